@@ -1,0 +1,30 @@
+# Two commands from a fresh clone: `make demo` and `make test`.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.darkroom-installed
+# Pinned so pip never pulls an unpinned multi-GB CUDA build; on a machine without
+# CUDA this resolves to the CPU wheel.
+TORCH  ?= torch==2.13.0
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export HF_HUB_DISABLE_TELEMETRY := 1
+
+.PHONY: demo test setup clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "$(TORCH)"
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+demo: $(STAMP)
+	$(PY) -m darkroom generate "a large red circle on the left, blue background" --seed 42 -o out
+
+test: $(STAMP)
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -m "not slow"
+
+clean:
+	rm -rf out .pytest_cache

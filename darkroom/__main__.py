@@ -1,0 +1,5 @@
+import sys
+
+from darkroom.cli import main
+
+sys.exit(main())

@@ -1,0 +1,20 @@
+"""Test set-up: offline, one thread, a private data dir per test."""
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def darkroom_home(tmp_path, monkeypatch):
+    home = tmp_path / "darkroom-home"
+    monkeypatch.setenv("DARKROOM_HOME", str(home))
+    return home
