@@ -18,3 +18,11 @@ def darkroom_home(tmp_path, monkeypatch):
     home = tmp_path / "darkroom-home"
     monkeypatch.setenv("DARKROOM_HOME", str(home))
     return home
+
+
+@pytest.fixture(scope="session")
+def tiny_sd1_dir(tmp_path_factory):
+    """A tiny SD1-layout diffusers folder, built once per test session from fixed seeds."""
+    from tinymodels import save_diffusers, tiny_pipeline
+
+    return save_diffusers(tiny_pipeline("sd1"), tmp_path_factory.mktemp("tiny-sd1") / "tiny-sd1")

@@ -16,6 +16,8 @@ from darkroom.errors import DarkroomError
 COMMANDS = [
     "generate",
     "models",
+    "prompt",
+    "policy",
 ]
 
 

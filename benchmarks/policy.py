@@ -1,0 +1,140 @@
+"""The policy against its labelled evaluation set: confusion table, calibration, latency.
+
+    .venv/bin/python benchmarks/policy.py               # table for terms only and terms+semantic
+    .venv/bin/python benchmarks/policy.py --calibrate   # semantic score distributions -> thresholds
+    .venv/bin/python benchmarks/policy.py --misses      # list what was missed / wrongly blocked
+
+The evaluation set lives in darkroom/trust/policy/eval/ (seeds + code-generated variants).
+Targets (asserted in tests/test_policy_eval.py): >= 98 % of obfuscated variants blocked for
+every absolute category, <= 1 % of benign prompts blocked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from darkroom.settings import Settings  # noqa: E402
+from darkroom.trust.policy import Policy  # noqa: E402
+from darkroom.trust.policy import eval as evalset  # noqa: E402
+from darkroom.trust.policy.evaluate import OBFUSCATED, evaluate, table  # noqa: E402
+from darkroom.trust.policy.normalize import canonical  # noqa: E402
+
+
+def _settings() -> Settings:
+    # a fresh data dir: the shipped defaults, no administrator file
+    return Settings(home=Path(tempfile.mkdtemp(prefix="darkroom-policy-bench-")))
+
+
+def calibrate(policy: Policy, items) -> None:
+    """Print, per semantic category, how thresholds trade benign blocks for recall.
+
+    Only prompts the term rules did not already block matter to the semantic layer.
+    """
+    from darkroom.trust.policy.semantic import SemanticIndex, get_embedder
+
+    get_embedder()
+    index = SemanticIndex(policy.rules.categories)
+    terms_only = Policy.load(_settings(), layers=("terms",))
+    # calibrate on the tuning set only; the held-out prompts stay unseen
+    residual = [i for i in items if not i.variant.startswith("holdout") and not terms_only.check(i.texts).blocked]
+    for cid, cat in index.categories.items():
+        sem = cat.semantic
+        rows = []
+        for i in residual:
+            pos = [canonical(v) for k, v in i.texts.items() if "negative" not in k and v]
+            sim, margin, seg, ref = index.scores([" ".join(pos)], [cid])[cid][0]
+            rows.append((i, sim, margin))
+        ben = [(s, m) for i, s, m in rows if i.label is None]
+        own = [(s, m) for i, s, m in rows if i.label == cid]
+        print(f"\n{cid}: threshold {sem.threshold}, margin {sem.margin}; residual benign {len(ben)}, "
+              f"residual harmful {len(own)}")
+        top = sorted(rows, key=lambda r: -r[1])
+        print("  highest benign:", [(round(s, 3), round(m, 3), i.seed[:50]) for i, s, m in top if i.label is None][:5])
+        print("  own residual  :", [(round(s, 3), round(m, 3), i.seed[:50]) for i, s, m in top if i.label == cid][:12])
+        for thr in (0.45, 0.5, 0.52, 0.54, 0.56, 0.58, 0.6, 0.62, 0.64, 0.66, 0.7):
+            fp = sum(1 for s, m in ben if s >= thr and m >= sem.margin)
+            tp = sum(1 for s, m in own if s >= thr and m >= sem.margin)
+            print(f"  thr {thr:.2f}: benign fired {fp:3d}   harmful residual caught {tp:3d}/{len(own)}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--calibrate", action="store_true")
+    ap.add_argument("--misses", action="store_true")
+    ap.add_argument("--terms-only", action="store_true", help="skip the semantic layer")
+    args = ap.parse_args()
+
+    items = evalset.build() + evalset.holdout()
+    n_h = sum(1 for i in items if i.label)
+    print(f"evaluation set: {n_h} harmful ({sum(1 for i in items if i.label and i.variant in OBFUSCATED)} "
+          f"obfuscated/German variants, {sum(1 for i in items if i.variant == 'holdout')} held out), "
+          f"{len(items) - n_h} benign ({sum(1 for i in items if i.variant == 'holdout_benign')} held out)\n")
+
+    layers_list = [("terms",)] if args.terms_only else [("terms",), ("terms", "semantic")]
+    for layers in layers_list:
+        policy = Policy.load(_settings(), layers=layers)
+        t0 = time.perf_counter()
+        report = evaluate(policy, items)
+        dt = time.perf_counter() - t0
+        print(f"== layers: {' + '.join(layers)}  (policy {policy.version}, {dt:.1f} s for {len(items)} requests)")
+        print(table(report))
+        if args.misses:
+            for lab in sorted({i.label for i in items if i.label}):
+                for item, d in report.misses(lab):
+                    print(f"  MISS {lab:24} {item.variant:10} {item.texts}  -> {d.action}")
+            for item, d in report.false_blocks():
+                print(f"  FALSE BLOCK  {item.seed!r} -> {d.rule} {d.evidence}")
+            for item, d in report.benign_warnings():
+                print(f"  benign warn  {item.seed!r} -> {d.rule} {d.evidence}")
+        print()
+
+    if args.calibrate:
+        calibrate(Policy.load(_settings()), items)
+
+    # latency: model load, then one request at a time (cold cache per prompt)
+    from darkroom.trust.policy import semantic
+
+    t0 = time.perf_counter()
+    emb = semantic.get_embedder()
+    load = time.perf_counter() - t0
+    policy = Policy.load(_settings())
+    policy.check("warm up")  # reference vectors
+    prompts = [f"{p}, variation {k}" for k, p in enumerate(evalset.benign()[:60])]
+    lat = []
+    for p in prompts:
+        t = time.perf_counter()
+        policy.check(p)
+        lat.append((time.perf_counter() - t) * 1000)
+    long_prompt = ", ".join(evalset.benign()[200:212])
+    t = time.perf_counter()
+    policy.check(long_prompt)
+    long_ms = (time.perf_counter() - t) * 1000
+    terms = Policy.load(_settings(), layers=("terms",))
+    tl = []
+    for p in prompts:
+        t = time.perf_counter()
+        terms.check(p)
+        tl.append((time.perf_counter() - t) * 1000)
+    import torch
+
+    print(f"latency (torch threads {torch.get_num_threads()}): model load {emb.load_seconds:.2f} s "
+          f"(first get_embedder call {load:.2f} s)")
+    print(f"  check, terms only          median {statistics.median(tl):6.2f} ms   max {max(tl):6.2f} ms")
+    print(f"  check, terms + semantic    median {statistics.median(lat):6.2f} ms   "
+          f"p90 {sorted(lat)[int(len(lat) * 0.9)]:6.2f} ms")
+    print(f"  check, {len(long_prompt.split())}-word prompt (windows) {long_ms:6.2f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,304 @@
+"""An Engine is one loaded model: its diffusers components on one device, in one dtype.
+
+It hands out the txt2img, img2img and inpaint pipelines of its family; all of them share the
+same UNet, VAE, text encoder(s) and tokenizer(s) objects (`from_pipe`), so a model is in
+memory once however many kinds of step use it. Loading never touches the network:
+
+* single files: ``from_single_file(path, config=<bundled config folder>)`` with tokenizers
+  built from the CLIP vocabulary shipped in ``darkroom/models/clip`` (``local_files_only=True``
+  alone is not enough: without a cached config diffusers silently downloads one);
+* diffusers folders: ``from_pretrained(path, local_files_only=True, use_safetensors=True)``.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # private by default: no hub look-ups, ever
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+import torch  # noqa: E402
+
+from darkroom.errors import DarkroomError, InvalidParameter, ModelError  # noqa: E402
+from darkroom.models import detect  # noqa: E402
+from darkroom.models.hashing import sha256_model  # noqa: E402
+from darkroom.models.registry import ModelEntry  # noqa: E402
+from darkroom.models.safety import check_checkpoint_file, check_diffusers_folder  # noqa: E402
+from darkroom.settings import Settings  # noqa: E402
+
+CLIP_DIR = Path(__file__).parent / "clip"
+KINDS = ("txt2img", "img2img", "inpaint")
+PIPELINES = {
+    False: {"txt2img": "StableDiffusionPipeline", "img2img": "StableDiffusionImg2ImgPipeline",
+            "inpaint": "StableDiffusionInpaintPipeline"},
+    True: {"txt2img": "StableDiffusionXLPipeline", "img2img": "StableDiffusionXLImg2ImgPipeline",
+           "inpaint": "StableDiffusionXLInpaintPipeline"},
+}
+DTYPES = {
+    "float32": torch.float32, "fp32": torch.float32, "float": torch.float32,
+    "float16": torch.float16, "fp16": torch.float16, "half": torch.float16,
+    "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
+}
+
+
+# ---------------------------------------------------------------------------- device, dtype
+def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
+    """"auto" is CUDA when available, else CPU."""
+    if isinstance(name, torch.device):
+        return name
+    name = (name or "auto").strip().lower()
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise InvalidParameter(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise InvalidParameter(f"device {name!r} requested but CUDA is not available; use --device cpu")
+    return device
+
+
+def resolve_dtype(name: str | torch.dtype | None, device: torch.device) -> torch.dtype:
+    """"auto" is float16 on CUDA and float32 on CPU."""
+    if isinstance(name, torch.dtype):
+        return name
+    name = (name or "auto").strip().lower()
+    if name == "auto":
+        return torch.float16 if device.type == "cuda" else torch.float32
+    try:
+        return DTYPES[name.removeprefix("torch.")]
+    except KeyError:
+        raise InvalidParameter(f"unknown dtype {name!r}; use auto, float32, float16 or bfloat16") from None
+
+
+# ---------------------------------------------------------------------------- pieces
+def load_tokenizer(folder: str | Path):
+    """A CLIPTokenizer for a tokenizer folder.
+
+    A complete folder (with vocab.json) loads as it is. A bundled config folder holds only the
+    special-token files; the vocabulary then comes from darkroom/models/clip, so the 1.5 MB BPE
+    files are not copied per family. As in transformers, special_tokens_map.json wins over
+    tokenizer_config.json (SD 2.x and SDXL's second tokenizer pad with "!", id 0, as open_clip does).
+    """
+    from transformers import CLIPTokenizer
+
+    folder = Path(folder)
+    if (folder / "vocab.json").is_file():
+        return CLIPTokenizer.from_pretrained(str(folder))
+    settings: dict = {}
+    for name in ("tokenizer_config.json", "special_tokens_map.json"):
+        if (folder / name).is_file():
+            settings.update(detect.read_json(folder / name))
+    kwargs = {"model_max_length": int(settings.get("model_max_length", 77))}
+    for token in ("bos_token", "eos_token", "unk_token", "pad_token"):
+        value = settings.get(token)
+        if isinstance(value, dict):
+            value = value.get("content")
+        if value:
+            kwargs[token] = value
+    return CLIPTokenizer.from_pretrained(str(CLIP_DIR), **kwargs)
+
+
+def make_scheduler(config: dict | str | Path, prediction: str | None = None):
+    """The scheduler a config names, with prediction_type set ("v" -> "v_prediction")."""
+    import diffusers
+
+    if not isinstance(config, dict):
+        config = detect.read_json(Path(config) / "scheduler" / "scheduler_config.json")
+    cls = getattr(diffusers, str(config.get("_class_name")), None)
+    if not (isinstance(cls, type) and issubclass(cls, diffusers.SchedulerMixin)):
+        raise ModelError(f"unknown scheduler class {config.get('_class_name')!r} in the model's config")
+    overrides = {}
+    if prediction is not None:
+        overrides["prediction_type"] = "v_prediction" if detect.normalize_prediction(prediction) == "v" else "epsilon"
+    return cls.from_config(dict(config), **overrides)
+
+
+@contextmanager
+def _quiet():
+    """No progress bars or INFO chatter while loading."""
+    from diffusers.utils import logging as dlog
+
+    loggers = [logging.getLogger(name) for name in ("diffusers", "transformers")]
+    levels = [lg.level for lg in loggers]
+    bars_were_on = dlog.is_progress_bar_enabled()
+    dlog.disable_progress_bar()
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+        if bars_were_on:
+            dlog.enable_progress_bar()
+
+
+def _pipeline_class(xl: bool, kind: str):
+    import diffusers
+
+    return getattr(diffusers, PIPELINES[xl][kind])
+
+
+def _load_single_file(entry: ModelEntry, dtype: torch.dtype, config_dir: Path | None = None):
+    from diffusers import UNet2DConditionModel
+
+    path = Path(entry.path)
+    header = check_checkpoint_file(path)  # again: the file may have been swapped since `models add`
+    found = detect.detect_checkpoint(header, entry.prediction)
+    cfg = Path(config_dir or entry.config_dir or detect.config_dir_for(found.family))
+    detect.check_architecture(header, found, cfg)
+    xl = found.base_family == "sdxl"
+    kind = "inpaint" if found.unet_in_channels == 9 else "txt2img"
+    kwargs = dict(config=str(cfg), local_files_only=True, torch_dtype=dtype,
+                  tokenizer=load_tokenizer(cfg / "tokenizer"), scheduler=make_scheduler(cfg, found.prediction))
+    if xl:
+        kwargs["tokenizer_2"] = load_tokenizer(cfg / "tokenizer_2")
+    else:
+        kwargs.update(safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    unet_config = detect.read_json(cfg / "unet" / "config.json")
+    if unet_config.get("in_channels", 4) != found.unet_in_channels:  # e.g. an inpainting checkpoint
+        kwargs["unet"] = UNet2DConditionModel.from_single_file(
+            str(path), config=str(cfg), subfolder="unet", in_channels=found.unet_in_channels,
+            torch_dtype=dtype, local_files_only=True)
+    return _pipeline_class(xl, kind).from_single_file(str(path), **kwargs)
+
+
+def _load_folder(entry: ModelEntry, dtype: torch.dtype):
+    folder = Path(entry.path)
+    info = detect.detect_folder(folder)
+    variant = check_diffusers_folder(folder)
+    xl = info.family == "sdxl"
+    kind = "inpaint" if info.unet_in_channels == 9 else "txt2img"
+    index = detect.read_json(folder / "model_index.json")
+    kwargs = dict(local_files_only=True, use_safetensors=True, torch_dtype=dtype,
+                  tokenizer=load_tokenizer(folder / "tokenizer"))
+    if variant:
+        kwargs["variant"] = variant
+    if xl:
+        kwargs["tokenizer_2"] = load_tokenizer(folder / "tokenizer_2")
+    else:
+        kwargs.update(safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    if index.get("image_encoder"):
+        kwargs["image_encoder"] = None
+    pipe = _pipeline_class(xl, kind).from_pretrained(str(folder), **kwargs)
+    if entry.prediction != info.prediction:  # an explicit --prediction override
+        pipe.scheduler = make_scheduler(dict(pipe.scheduler.config), entry.prediction)
+    return pipe
+
+
+def load_engine(entry: ModelEntry, device: str | torch.device | None = None, dtype: str | torch.dtype | None = None,
+                settings: Settings | None = None, config_dir: str | Path | None = None,
+                verify_hash: bool = True) -> "Engine":
+    """Load a model, uncached (`darkroom.models.cache.get_engine` is the cached way).
+
+    `device` / `dtype` default to the settings' ("auto": CUDA + float16 if available, else CPU +
+    float32). `config_dir` overrides the config folder of a single file (tests, unusual models).
+    The file is checked again (pickle, header, family) and its hash compared with the entry's.
+    """
+    settings = settings or Settings()
+    device = resolve_device(device if device is not None else settings.device)
+    dtype = resolve_dtype(dtype if dtype is not None else settings.dtype, device)
+    if not entry.exists():
+        if entry.builtin:
+            raise ModelError(f"the built-in model {entry.name} is not installed (no model in {entry.path}); "
+                             "add a checkpoint with `darkroom models add PATH` and pick it with --model NAME")
+        raise ModelError(f"model {entry.name!r}: {entry.path} is gone; put it back, or "
+                         f"`darkroom models remove {entry.name}` and add it again")
+    if verify_hash and entry.sha256:
+        current = sha256_model(entry.path, settings)
+        if current != entry.sha256:
+            raise ModelError(f"model {entry.name!r} changed since it was added (sha256 {current[:10]}, "
+                             f"registered {entry.sha256[:10]}); add it again with `darkroom models add`")
+    try:
+        with _quiet():
+            if entry.format == "single_file":
+                pipe = _load_single_file(entry, dtype, Path(config_dir) if config_dir else None)
+            else:
+                pipe = _load_folder(entry, dtype)
+            pipe.to(device)
+    except DarkroomError:
+        raise
+    except Exception as err:  # diffusers/transformers errors: one clear line, not a traceback
+        message = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise ModelError(f"could not load model {entry.name!r} ({entry.path}): "
+                         f"{err.__class__.__name__}: {message}"[:600]) from err
+    return Engine(entry, pipe, device, dtype)
+
+
+# ---------------------------------------------------------------------------- the engine
+class Engine:
+    """One loaded model. `pipeline(kind)` gives pipelines that share its components."""
+
+    def __init__(self, entry: ModelEntry, pipe, device: torch.device, dtype: torch.dtype):
+        self.entry = entry
+        self.device = device
+        self.dtype = dtype
+        self._base = pipe
+        self._components = dict(pipe.components)
+        self.scheduler_config = pipe.scheduler.config  # the model's own scheduler config (a FrozenDict)
+        pipe.set_progress_bar_config(disable=True)
+        base_kind = next(k for k, cls in PIPELINES[self.is_xl].items() if cls == type(pipe).__name__)
+        self._pipelines = {base_kind: pipe}
+        self._lock = threading.Lock()
+
+    @property
+    def native_size(self) -> int:
+        return self.entry.native_size
+
+    @property
+    def is_xl(self) -> bool:
+        return self.entry.family == "sdxl"
+
+    @property
+    def closed(self) -> bool:
+        return self._base is None
+
+    @property
+    def unet_in_channels(self) -> int:
+        return int(self._components["unet"].config.in_channels)
+
+    @property
+    def components(self) -> dict:
+        """The shared components by name (unet, vae, text_encoder, tokenizer, scheduler, ...)."""
+        return dict(self._components)
+
+    def pipeline(self, kind: str = "txt2img"):
+        """The diffusers pipeline for `kind` ("txt2img", "img2img" or "inpaint"), created once."""
+        if kind not in KINDS:
+            raise InvalidParameter(f"unknown pipeline kind {kind!r}; use one of {', '.join(KINDS)}")
+        if self.closed:
+            raise ModelError(f"model {self.entry.name!r} was unloaded from the model cache; load it again")
+        if kind in self._pipelines:
+            return self._pipelines[kind]
+        if self.unet_in_channels != 4 and kind != "inpaint":
+            raise ModelError(
+                f"{self.entry.name} is an inpainting model ({self.unet_in_channels}-channel UNet); it only "
+                "has an inpaint pipeline (for a plain image, inpaint a grey image under a full mask, as A1111 does)"
+            )
+        with self._lock, _quiet():
+            if kind not in self._pipelines:
+                pipe = _pipeline_class(self.is_xl, kind).from_pipe(self._base, scheduler=self._components["scheduler"])
+                pipe.set_progress_bar_config(disable=True)
+                self._pipelines[kind] = pipe
+        return self._pipelines[kind]
+
+    def close(self) -> None:
+        """Drop every reference this engine holds, so the weights can be freed."""
+        if self.closed:
+            return
+        self._pipelines.clear()
+        self._components.clear()
+        self._base = None
+        gc.collect()
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else f"{self.device}, {str(self.dtype).removeprefix('torch.')}"
+        return f"<Engine {self.entry.name} ({self.entry.family}, {state})>"

@@ -1,0 +1,343 @@
+"""The policy: rule packs + administrator settings -> a decision for a generation request.
+
+    policy = Policy.load(settings)
+    decision = policy.check({"prompt": "...", "negative_prompt": "...", "zones.0.prompt": "..."})
+    decision.raise_if_blocked()          # darkroom.errors.PolicyBlocked (exit 3, HTTP 403)
+
+All positive texts of one request are judged together (a term in a zone prompt combines
+with one in the main prompt). Negative prompts are not matched for what they say, since
+listing "nsfw, child" there is how people steer *away* from it; instead a few groups in a
+negative prompt count for what avoiding them implies ("clothes" avoided -> nudity,
+"adult" avoided -> minor), see `negative_implies` in the packs.
+
+Administrator settings live in `<data dir>/policy.yaml`:
+
+    categories:
+      graphic_violence: warn      # off | warn | on (as shipped) | block
+      extremist_symbols: {action: on, semantic: false}
+    semantic: true                # the semantic layer for configurable categories
+    extra_terms:                  # added to a term group of the packs
+      public_figure: ["Erika Mustermann"]
+    extra_packs: [my-packs]       # folders of extra pack files, relative to the data dir
+
+Absolute categories (sexual content involving minors) ignore every setting: they cannot be
+switched off, lowered to a warning, or lose their semantic layer, whatever the file says.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import yaml
+
+from darkroom.errors import InvalidParameter, PolicyBlocked
+from darkroom.trust.policy.normalize import canonical, views
+from darkroom.trust.policy.rules import Category, Group, RuleSet, load_rules
+
+log = logging.getLogger("darkroom.policy")
+
+# Fixed in code as well as in the shipped pack, so no data file can make them switchable.
+ABSOLUTE_CATEGORIES = frozenset({"sexual_minors"})
+SETTINGS_FILE = "policy.yaml"
+_LEVELS = ("off", "warn", "on", "block")
+_RANK = {"allow": 0, "warn": 1, "block": 2}
+LAYERS = ("terms", "semantic")
+
+
+def _level(value) -> str:
+    # YAML 1.1 reads a bare off/on/no/yes as a boolean
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value).strip().lower()
+
+
+def is_negative_field(name: str) -> bool:
+    return "negative" in name.lower()
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One rule that fired."""
+
+    category: str
+    rule: str
+    action: str
+    layer: str  # "terms" or "semantic"
+    evidence: tuple[str, ...]
+    fields: tuple[str, ...]
+    absolute: bool
+    score: float | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str  # allow | warn | block
+    category: str | None
+    rule: str | None
+    evidence: tuple[str, ...]
+    policy_version: str
+    absolute: bool = False
+    hits: tuple[Hit, ...] = ()
+    title: str | None = None
+
+    @property
+    def blocked(self) -> bool:
+        return self.action == "block"
+
+    @property
+    def allowed(self) -> bool:
+        return self.action == "allow"
+
+    def message(self) -> str:
+        if self.action == "allow":
+            return f"allowed (policy {self.policy_version})"
+        why = f"{self.title or self.category} (rule {self.rule}; matched: {', '.join(self.evidence)})"
+        if self.action == "warn":
+            return f"warning: {why}; policy {self.policy_version}"
+        if self.absolute:
+            hint = "This category is absolute and cannot be switched off. Rephrase the prompt."
+        else:
+            hint = ("Rephrase the prompt; an administrator can configure this category in "
+                    f"<data dir>/{SETTINGS_FILE}.")
+        return f"blocked by policy {self.policy_version}: {why}. {hint}"
+
+    def raise_if_blocked(self) -> "Decision":
+        if self.blocked:
+            raise PolicyBlocked(self.message())
+        return self
+
+    def to_dict(self) -> dict:
+        """What goes to the audit log and the API (evidence is normalised text, not the prompt)."""
+        d = asdict(self)
+        d["hits"] = [asdict(h) for h in self.hits]
+        d["evidence"] = list(self.evidence)
+        return d
+
+
+@dataclass(frozen=True)
+class CategoryState:
+    id: str
+    title: dict
+    absolute: bool
+    level: str  # off | warn | on | block
+    semantic: bool
+    source: str
+
+
+@dataclass
+class Policy:
+    rules: RuleSet
+    levels: dict[str, str]
+    semantic_for: set[str]
+    version: str
+    layers: tuple[str, ...] = LAYERS
+    notices: list[str] = field(default_factory=list)
+    settings_file: Path | None = None
+    _index: object = field(default=None, repr=False)
+
+    # ---- loading -------------------------------------------------------------------
+    @classmethod
+    def load(cls, settings=None, *, layers: tuple[str, ...] = LAYERS) -> "Policy":
+        """Shipped packs + the administrator's `<data dir>/policy.yaml` (if any).
+
+        `layers` selects the matching layers, for measurements; production code leaves it.
+        """
+        home = None
+        if settings is not None:
+            home = Path(settings.home)
+        else:
+            from darkroom.settings import Settings
+
+            home = Path(Settings().home)
+        path = Path(getattr(settings, "policy_file", None) or home / SETTINGS_FILE)
+        admin: dict = {}
+        raw = b""
+        if path.is_file():
+            raw = path.read_bytes()
+            try:
+                admin = yaml.safe_load(raw) or {}
+            except yaml.YAMLError as err:
+                raise InvalidParameter(f"{path} is not valid YAML: {err}") from err
+            if not isinstance(admin, dict):
+                raise InvalidParameter(f"{path} must be a mapping (categories:, semantic:, ...)")
+        extra = [home / p for p in (admin.get("extra_packs") or [])]
+        rules = load_rules(extra)
+        notices: list[str] = []
+
+        for gname, terms in (admin.get("extra_terms") or {}).items():
+            if gname not in rules.groups:
+                raise InvalidParameter(f"{path}: extra_terms names unknown group {gname!r}; "
+                                       f"known: {', '.join(sorted(rules.groups))}")
+            g = rules.groups[gname]
+            rules.groups[gname] = Group(name=g.name, terms=g.terms + list(terms), description=g.description)
+            rules.groups[gname].compile()
+
+        semantic_default = bool(admin.get("semantic", True))
+        levels: dict[str, str] = {}
+        semantic_for: set[str] = set()
+        conf = admin.get("categories") or {}
+        for name in conf:
+            if name not in rules.categories:
+                raise InvalidParameter(f"{path}: unknown policy category {name!r}; "
+                                       f"known: {', '.join(rules.categories)}")
+        for cid, cat in rules.categories.items():
+            absolute = cat.absolute or cid in ABSOLUTE_CATEGORIES
+            cat.absolute = absolute
+            c = conf.get(cid)
+            level, sem = "on", semantic_default
+            if isinstance(c, dict):
+                level = _level(c.get("action", c.get("level", "on")))
+                if "enabled" in c and not c["enabled"]:
+                    level = "off"
+                sem = bool(c.get("semantic", sem))
+            elif c is not None:
+                level = _level(c)
+            if level not in _LEVELS:
+                raise InvalidParameter(f"{path}: category {cid}: {level!r} is not one of {', '.join(_LEVELS)}")
+            if absolute:
+                if c is not None and (level != "on" or not sem):
+                    notices.append(f"{path}: category {cid!r} is absolute; the setting {c!r} is ignored")
+                level, sem = "on", True
+            levels[cid] = level
+            if sem and cat.semantic is not None:
+                semantic_for.add(cid)
+        digest = hashlib.sha256(rules.digest.encode() + b"\0" + raw).hexdigest()
+        for n in notices:
+            log.warning(n)
+        return cls(rules=rules, levels=levels, semantic_for=semantic_for,
+                   version=f"{rules.version}+{digest[:10]}", layers=tuple(layers), notices=notices,
+                   settings_file=path)
+
+    # ---- inspection ----------------------------------------------------------------
+    def categories(self) -> list[CategoryState]:
+        cats = sorted(self.rules.categories.values(), key=lambda c: not c.absolute)  # absolute first
+        return [CategoryState(id=c.id, title=c.title, absolute=c.absolute, level=self.levels[c.id],
+                              semantic=c.id in self.semantic_for, source=Path(c.source).name)
+                for c in cats]
+
+    def _action(self, cat: Category, action: str) -> str:
+        level = self.levels[cat.id]
+        if level == "off":
+            return "allow"
+        if level == "warn" and action == "block":
+            return "warn"
+        if level == "block" and action == "warn":
+            return "block"
+        return action
+
+    # ---- checking ------------------------------------------------------------------
+    def _group_hits(self, texts: dict[str, str]) -> dict[str, list[tuple[str, str]]]:
+        found: dict[str, list[tuple[str, str]]] = {}
+        for fname, text in texts.items():
+            if not text or not text.strip():
+                continue
+            vs = [self.rules.mask(v) for v in views(text)]
+            if is_negative_field(fname):
+                for gname, implied in self.rules.negative_implies.items():
+                    for ev in self.rules.groups[gname].find(vs):
+                        found.setdefault(implied, []).append((f"{ev} (avoided in {fname})", fname))
+            else:
+                for gname, group in self.rules.groups.items():
+                    for ev in group.find(vs):
+                        found.setdefault(gname, []).append((ev, fname))
+        return found
+
+    def _term_hits(self, texts: dict[str, str], found: dict | None = None) -> list[Hit]:
+        found = self._group_hits(texts) if found is None else found
+        hits = []
+        for cat in self.rules.categories.values():
+            if self.levels[cat.id] == "off":
+                continue
+            for rule in cat.rules:
+                if not all(any(g in found for g in slot) for slot in rule.all):
+                    continue
+                if any(g in found for g in rule.unless):
+                    continue
+                ev, fields = [], []
+                for slot in rule.all:
+                    for g in slot:
+                        for e, f in found.get(g, []):
+                            if e not in ev:
+                                ev.append(e)
+                            if f not in fields:
+                                fields.append(f)
+                hits.append(Hit(category=cat.id, rule=rule.id, action=self._action(cat, rule.action),
+                                layer="terms", evidence=tuple(ev), fields=tuple(fields),
+                                absolute=cat.absolute))
+        return hits
+
+    def _semantic_hits(self, texts: dict[str, str], found: dict) -> list[Hit]:
+        from darkroom.trust.policy.semantic import SemanticIndex
+
+        cats = [cid for cid in self.semantic_for if self.levels[cid] != "off"]
+        positive = {k: canonical(v) for k, v in texts.items() if v and v.strip() and not is_negative_field(k)}
+        positive = {k: v for k, v in positive.items() if v}
+        if not cats or not positive:
+            return []
+        if self._index is None:
+            self._index = SemanticIndex(self.rules.categories)
+        names = list(positive)
+        items = [positive[k] for k in names]
+        if len(items) > 1:
+            names.append("+".join(names))
+            items.append(" ".join(items))
+        scores = self._index.scores(items, cats)
+        hits = []
+        for cid in cats:
+            cat = self.rules.categories[cid]
+            sem = cat.semantic
+            threshold = sem.threshold
+            if sem.gate and not any(g in found for g in sem.gate):
+                if sem.ungated_threshold is None:
+                    continue
+                threshold = sem.ungated_threshold
+            for fname, (sim, margin, seg, ref) in zip(names, scores[cid]):
+                if sim >= threshold and margin >= sem.margin:
+                    hits.append(Hit(category=cid, rule=f"{cid}.semantic", action=self._action(cat, sem.action),
+                                    layer="semantic", evidence=(f"{seg!r} ~ {ref!r} ({sim:.2f})",),
+                                    fields=(fname,), absolute=cat.absolute, score=round(sim, 4)))
+                    break
+        return hits
+
+    def check_many(self, requests: list[dict[str, str] | str]) -> list[Decision]:
+        """`check` for many requests; the semantic layer embeds their texts in batches."""
+        if "semantic" in self.layers and self.semantic_for:
+            from darkroom.trust.policy.semantic import get_embedder, segments
+
+            pending = []
+            for texts in requests:
+                texts = {"prompt": texts} if isinstance(texts, str) else texts
+                if any(h.action == "block" for h in self._term_hits(texts)):
+                    continue  # decided without the semantic layer
+                pos = [canonical(v) for k, v in texts.items() if v and not is_negative_field(k)]
+                pos = [p for p in pos if p]
+                if len(pos) > 1:
+                    pos.append(" ".join(pos))
+                pending += [s for p in pos for s in segments(p)]
+            if pending:
+                get_embedder().embed(pending)
+        return [self.check(t) for t in requests]
+
+    def check(self, texts: dict[str, str] | str) -> Decision:
+        """Judge every text of one generation request; the most severe hit decides."""
+        if isinstance(texts, str):
+            texts = {"prompt": texts}
+        hits: list[Hit] = []
+        found = self._group_hits(texts)
+        if "terms" in self.layers:
+            hits += self._term_hits(texts, found)
+        # The semantic layer looks for what the term lists missed; a term block already decides.
+        if "semantic" in self.layers and not any(h.action == "block" for h in hits):
+            hits += self._semantic_hits(texts, found)
+        hits = [h for h in hits if h.action != "allow"]
+        if not hits:
+            return Decision(action="allow", category=None, rule=None, evidence=(), policy_version=self.version)
+        hits.sort(key=lambda h: (-_RANK[h.action], not h.absolute, h.layer != "terms"))
+        top = hits[0]
+        cat = self.rules.categories[top.category]
+        return Decision(action=top.action, category=top.category, rule=top.rule, evidence=top.evidence,
+                        policy_version=self.version, absolute=top.absolute, hits=tuple(hits),
+                        title=cat.title.get("en", cat.id))

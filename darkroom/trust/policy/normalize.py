@@ -1,0 +1,269 @@
+"""Normalise prompt text so that trivial obfuscation does not defeat the rules.
+
+`views(text)` returns several lower-case ASCII renderings of one text. A rule
+matches when it matches in any view; every view is derived from the same
+characters, so the union is still "what the text says":
+
+1. NFKC (fullwidth, mathematical alphanumerics, ligatures, circled letters)
+2. invisible characters removed (zero-width space/joiner, soft hyphen, bidi
+   controls, tag characters: Unicode category Cf) and combining marks dropped
+   (diacritics, strike-through overlays, variation selectors)
+3. TR39 confusable skeleton: non-ASCII look-alikes (Cyrillic "а", Greek "ο",
+   small capitals) mapped to the ASCII letter they imitate, using the data
+   shipped by `confusable-homoglyphs`; a second view skips this step so that
+   genuine Cyrillic/Greek text is transliterated instead (`anyascii`)
+4. casefold and `anyascii` transliteration of whatever is left
+5. prompt syntax removed: attention weights `(word:1.3)`, `[a:b:0.5]`,
+   `<lora:name:0.8>`, escapes
+6. leetspeak decoded inside words that mix letters with digits or symbols
+   (`n00d3`, `s3x`, `@`, `$`); `1` is tried both as `i` and as `l`
+7. punctuation either turned into spaces or removed inside a word (`n.u.d.e`)
+8. runs of single letters joined (`n u d e`), kept as "squeezed" tokens that
+   rules search by substring.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from anyascii import anyascii
+
+SQUEEZE_MARK = "~"  # prefix of a token made by joining a run of single letters
+
+_LEET_BASE = {
+    "0": "o", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g", "6": "g",
+    "2": "z", "@": "a", "$": "s", "!": "i", "|": "l", "+": "t", "€": "e", "£": "l",
+    "(": "c", "<": "c",
+}
+_LEET_I = {**_LEET_BASE, "1": "i"}
+_LEET_L = {**_LEET_BASE, "1": "l"}
+
+_WEIGHT = re.compile(r":\s*[-+]?(?:\d+\.?\d*|\.\d+)\s*(?=[)\]>}])")
+_LORA = re.compile(r"<\s*(?:lora|lyco|hypernet|embedding)\s*:", re.I)
+_PUNCT = re.compile(r"[^a-z0-9 ]+")
+_SPACES = re.compile(r"\s+")
+_NUMBERISH = re.compile(r"^\(?\d+[a-z]*\)?[,.]?$")  # 12yo, 8k, 3d, 1080p, 1girl: not leetspeak
+
+
+@lru_cache(maxsize=1)
+def _skeleton_map() -> dict[str, str]:
+    """Map every single non-ASCII confusable to the ASCII letter or digit it imitates."""
+    import confusable_homoglyphs
+
+    data = json.loads(
+        (Path(confusable_homoglyphs.__file__).parent / "confusables.json").read_text("utf-8")
+    )
+
+    def clean(s: str) -> str:
+        return "".join(c for c in s if unicodedata.category(c) != "Cf")
+
+    graph: dict[str, set[str]] = {}
+    for key, glyphs in data.items():
+        a = clean(key)
+        if len(a) != 1:
+            continue
+        for g in glyphs:
+            b = clean(g["c"])
+            if len(b) != 1 or a == b:
+                continue
+            graph.setdefault(a, set()).add(b)
+            graph.setdefault(b, set()).add(a)
+
+    def is_target(c: str) -> bool:
+        return c.isascii() and c.isalnum()
+
+    def rank(c: str) -> tuple[int, str]:
+        # "l" before "i": a vertical stroke imitates l, I and 1 alike; the l/i ambiguity is
+        # resolved by a second skeleton form (see ascii_forms)
+        return (0 if c.islower() else 1 if c.isupper() else 2, "h" if c == "l" else c)
+
+    mapping: dict[str, str] = {}
+    for ch in graph:
+        if ch.isascii():
+            continue
+        seen, frontier = {ch}, [ch]
+        for _depth in range(2):  # direct look-alike, or look-alike of a look-alike
+            found = sorted((n for f in frontier for n in graph.get(f, ()) if is_target(n)), key=rank)
+            if found:
+                mapping[ch] = found[0]
+                break
+            nxt = []
+            for f in frontier:
+                for n in graph.get(f, ()):
+                    if n not in seen:
+                        seen.add(n)
+                        nxt.append(n)
+            frontier = nxt
+    return mapping
+
+
+def _strip_invisible(text: str) -> str:
+    out = []
+    for c in unicodedata.normalize("NFD", text):
+        cat = unicodedata.category(c)
+        if cat in ("Mn", "Me", "Cf"):
+            continue
+        if cat in ("Cc", "Zs", "Zl", "Zp"):
+            out.append(" ")
+            continue
+        out.append(c)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+def _skeleton(text: str) -> str:
+    table = _skeleton_map()
+    return "".join(table.get(c, c) for c in text)
+
+
+def _prompt_syntax(text: str) -> str:
+    text = text.replace("\\(", "(").replace("\\)", ")").replace("\\[", "[").replace("\\]", "]")
+    text = _LORA.sub(" ", text)
+    return _WEIGHT.sub(" ", text)
+
+
+_LEAD_DIGITS = re.compile(r"^(\d+)(?=[^\d])")
+
+
+def _leet_keep_number(token: str, table: dict[str, str]) -> str:
+    """Leetspeak after a leading number: "14y0" -> "14yo", "13-jahr1g3n" -> "13-jahrigen"."""
+    m = _LEAD_DIGITS.match(token)
+    if not m:
+        return _leet(token, table)
+    return m.group(1) + _leet(token[m.end():], table)
+
+
+def _leet_all(token: str, table: dict[str, str]) -> str:
+    """Leetspeak in every token, numbers too ("55 run35" -> "ss runes")."""
+    return "".join(table.get(c, c) for c in token)
+
+
+def _leet(token: str, table: dict[str, str]) -> str:
+    has_alpha = any(c.isalpha() for c in token)
+    if not has_alpha or not any(c in table for c in token):
+        return token
+    core = token.strip("()[]{}<>.,;:!?\"'")
+    if not any(c in table for c in core) or not any(c.isalpha() for c in core):
+        return token
+    return "".join(table.get(c, c) for c in token)
+
+
+def _single(t: str) -> bool:
+    return len(t) == 1 or t == "ss"  # "ß" is transliterated to two letters
+
+
+def _squeeze(tokens: list[str]) -> list[str]:
+    """Join runs of >= 3 single-character tokens ("n u d e") into one marked token; a chunk
+    made only of single characters ("i n", "m y" between wide gaps) is joined as well."""
+    if len(tokens) >= 2 and all(_single(t) for t in tokens):
+        return [SQUEEZE_MARK + "".join(tokens)]
+    out: list[str] = []
+    run: list[str] = []
+    for t in tokens + [""]:
+        if t and _single(t) and (len(t) == 1 or run):
+            run.append(t)
+            continue
+        if len(run) >= 3:
+            out.append(SQUEEZE_MARK + "".join(run))
+        else:
+            out.extend(run)
+        run = []
+        if t:
+            out.append(t)
+    return out
+
+
+@dataclass(frozen=True)
+class View:
+    """One normalised rendering: words separated by single spaces, padded with spaces."""
+
+    text: str
+    leet: bool
+    squeezed: tuple[str, ...]
+
+
+@lru_cache(maxsize=1)
+def _strokes() -> frozenset[str]:
+    """Look-alikes of a bare vertical stroke: they imitate "l", "I" (= "i") and "1" alike."""
+    out = set()
+    for c, a in _skeleton_map().items():
+        if a not in "il":
+            continue
+        name = unicodedata.name(c, "")
+        dotted_i = ("SMALL" in name and name.endswith(" I")
+                    and "DOTLESS" not in name and "CAPITAL" not in name)
+        if not dotted_i:
+            out.add(c)
+    return frozenset(out)
+
+
+def ascii_forms(text: str) -> list[str]:
+    """Steps 1-5: the lower-case ASCII renderings, punctuation still in place."""
+    base = _strip_invisible(unicodedata.normalize("NFKC", text))
+    strokes = _strokes()
+    candidates = []
+    has_stroke = any(c in strokes for c in base)
+    inner_i = re.search(r"(?<=[a-z])I", base) is not None  # "chiId": capital I posing as l
+    for stroke in ("l", "i") if has_stroke else ("l",):
+        t = "".join(stroke if c in strokes else c for c in base)
+        candidates.append(_skeleton(_skeleton(t).casefold()))
+        if inner_i:
+            t2 = re.sub(r"(?<=[a-z])I", "l", t)
+            candidates.append(_skeleton(_skeleton(t2).casefold()))
+    forms = []
+    for t in candidates + [base.casefold()]:
+        a = _prompt_syntax(anyascii(t).lower())
+        if a not in forms:
+            forms.append(a)
+    return forms
+
+
+_CHUNKS = re.compile(r"\s{2,}|\s+[/|,;]\s+")
+
+
+def _words(chunk_tokens: list[str], glued: bool) -> list[str]:
+    if glued:  # punctuation removed inside words ("n.u.d.e", "nu-de")
+        return [w for w in (_PUNCT.sub("", t) for t in chunk_tokens) if w]
+    return _SPACES.sub(" ", _PUNCT.sub(" ", " ".join(chunk_tokens))).split()  # punctuation -> space
+
+
+def views(text: str) -> list[View]:
+    result: dict[str, View] = {}
+    for form in ascii_forms(text):
+        # wide gaps and separators end a run of spaced letters: "n u d e   k i d" is two words
+        chunks = [c.split() for c in _CHUNKS.split(form) if c.strip()]
+        for leet, fn, table in ((False, None, None), (True, _leet, _LEET_I), (True, _leet, _LEET_L),
+                                (True, _leet_keep_number, _LEET_I), (True, _leet_all, _LEET_I)):
+            toks = chunks if fn is None else [[fn(t, table) for t in c] for c in chunks]
+            for glued in (False, True):
+                sq = [w for c in toks for w in _squeeze(_words(c, glued))]
+                key = " ".join(sq)
+                if key not in result:
+                    # a squeezed run is also a word of the text ("n u d e" -> "nude")
+                    words = [w.lstrip(SQUEEZE_MARK) for w in sq]
+                    result[key] = View(
+                        text=" " + " ".join(words) + " ",
+                        leet=leet,
+                        squeezed=tuple(w[1:] for w in sq if w.startswith(SQUEEZE_MARK)),
+                    )
+    return list(result.values())
+
+
+def canonical(text: str) -> str:
+    """The single most readable normalised form (for the semantic layer and logs)."""
+    form = ascii_forms(text)[0]
+    out = []
+    for chunk in _CHUNKS.split(form):
+        toks = [t if _NUMBERISH.match(t) else _leet(t, _LEET_I) for t in chunk.split()]
+        out += [w.lstrip(SQUEEZE_MARK) for w in _squeeze(_words(toks, glued=False))]
+    return " ".join(out)
+
+
+def normalize_term(term: str) -> str:
+    """Normalise a lexicon term the same way as text (no leet, punctuation -> space)."""
+    form = ascii_forms(term)[-1]
+    return _SPACES.sub(" ", _PUNCT.sub(" ", form.replace("*", "\x00"))).replace("\x00", "*").strip()

@@ -1,0 +1,1 @@
+"""Shipped rule packs (YAML data files); read by darkroom.trust.policy.rules."""
