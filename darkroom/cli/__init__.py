@@ -17,6 +17,8 @@ COMMANDS = [
     "generate",
     "models",
     "prompt",
+    "verify",
+    "audit",
     "policy",
 ]
 

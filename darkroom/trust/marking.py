@@ -1,0 +1,291 @@
+"""finish_image: the one way an image leaves the studio, marked as AI-generated.
+
+In this order:
+
+1. the invisible watermark goes into the pixels (48 bits, dwtDctSvd), and is read back
+   from the encoded output to prove it is there (bits matched are reported);
+2. the file is encoded from those pixels alone (input metadata such as EXIF/GPS is dropped)
+   with the PNG text chunks `parameters` (A1111 infotext) and `darkroom` (recipe JSON) and
+   the IPTC XMP packet (DigitalSourceType, AI system); JPEG and WebP carry the infotext in
+   EXIF UserComment (as A1111 does) and the recipe inside the XMP packet;
+3. last, the signed C2PA manifest. Nothing is written after signing: any later byte
+   would invalidate it.
+
+Images smaller than 256x256 pixels (e.g. the 64x64 mini model's output) cannot carry the
+watermark. They are still exported, with C2PA and XMP, and the omission is explicit: the
+report's `watermark_status` is "not_applied", `warnings` says why, and the signed manifest's
+`org.darkroom.marking` assertion and the audit export event record it too. Pass
+`require_watermark=True` to refuse such images instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from PIL import Image, PngImagePlugin
+
+from darkroom import __version__
+from darkroom.errors import ImageError, InvalidParameter
+from darkroom.settings import Settings
+from darkroom.trust import provenance, watermark, xmp
+
+FORMATS = ("png", "jpeg", "webp")
+EXIF_IFD, USER_COMMENT = 0x8769, 0x9286
+
+
+@dataclass
+class MarkingReport:
+    format: str
+    width: int
+    height: int
+    sha256: str = ""  # of the finished file
+    kind: str = "created"
+    audit_ref: str = ""
+    watermark: str | None = None  # 48-bit payload, hex, when embedded
+    watermark_status: str = "embedded"  # "embedded" or "not_applied"
+    watermark_matched: int = 0  # bits of 48 read back from the finished file
+    manifest: str | None = None  # the C2PA manifest label
+    c2pa_state: str = ""  # as read back right after signing: "Trusted" for the studio's key
+    export_entry: str | None = None  # ref of the audit "export" event, when an AuditLog was given
+    warnings: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class MarkedImage:
+    data: bytes
+    report: MarkingReport
+
+
+def finish_image(
+    image: bytes | Image.Image,
+    *,
+    parameters_text: str,
+    recipe_json: str,
+    audit_ref: str,
+    parent: Path | bytes | None = None,
+    kind: Literal["created", "edited"] = "created",
+    format: Literal["png", "jpeg", "webp"] = "png",
+    quality: int = 95,
+    model: str | None = None,
+    share_prompt: str | None = None,
+    require_watermark: bool = False,
+    settings: Settings | None = None,
+    identity=None,
+    audit=None,
+) -> bytes:
+    """The finished, marked, signed file. See `mark_image` for the arguments."""
+    return mark_image(
+        image, parameters_text=parameters_text, recipe_json=recipe_json, audit_ref=audit_ref, parent=parent,
+        kind=kind, format=format, quality=quality, model=model, share_prompt=share_prompt,
+        require_watermark=require_watermark, settings=settings, identity=identity, audit=audit,
+    ).data
+
+
+def mark_image(
+    image: bytes | Image.Image,
+    *,
+    parameters_text: str,
+    recipe_json: str,
+    audit_ref: str,
+    parent: Path | bytes | None = None,
+    kind: Literal["created", "edited"] = "created",
+    format: Literal["png", "jpeg", "webp"] = "png",
+    quality: int = 95,
+    model: str | None = None,
+    share_prompt: str | None = None,
+    require_watermark: bool = False,
+    settings: Settings | None = None,
+    identity=None,
+    audit=None,
+) -> MarkedImage:
+    """Mark and sign one image; return the bytes and a report.
+
+    image           PNG/JPEG/... bytes or a PIL image; only its pixels are used
+    parameters_text A1111 infotext, embedded as is
+    recipe_json     the recipe (canonical JSON), embedded as is; its SHA-256 goes into the manifest
+    audit_ref       the audit entry this image belongs to (e.g. `AuditEntry.ref`)
+    parent          for kind="edited": the parent image file (or its bytes), a parentOf ingredient
+    format          "png" (default), "jpeg" or "webp"
+    model           model name/hash for IPTC AISystemUsed ("darkroom (<model>)")
+    share_prompt    the prompt, only if the user opted in to publishing it (XMP + manifest)
+    identity        a keys.StudioIdentity (default: the studio's, created on first use)
+    audit           an AuditLog: if given, an "export" event is appended after signing
+    """
+    t_start = time.perf_counter()
+    if format not in FORMATS:
+        raise InvalidParameter(f"export format must be one of {', '.join(FORMATS)}, not {format!r}")
+    if kind not in ("created", "edited"):
+        raise InvalidParameter(f"kind must be 'created' or 'edited', not {kind!r}")
+    if not audit_ref:
+        raise InvalidParameter("finish_image needs the audit reference of the image's history (audit_ref)")
+    if not 1 <= int(quality) <= 100:
+        raise InvalidParameter("quality must be between 1 and 100")
+    parent_bytes, parent_format = _load_parent(parent, kind)
+    settings = settings or Settings()
+    if identity is None:
+        from darkroom.trust.keys import load_identity
+
+        identity = load_identity(settings)
+
+    pil = _open(image)
+    rgb = np.asarray(pil.convert("RGB"))
+    alpha = pil.getchannel("A") if pil.mode in ("RGBA", "LA") and format != "jpeg" else None
+    height, width = rgb.shape[:2]
+    report = MarkingReport(format=format, width=width, height=height, kind=kind, audit_ref=audit_ref)
+
+    # 1. watermark, into the pixels
+    t0 = time.perf_counter()
+    payload = None
+    if watermark.can_watermark(width, height):
+        payload = watermark.new_payload()
+        rgb = watermark.embed(rgb, payload)
+        report.watermark = watermark.payload_hex(payload)
+    else:
+        reason = watermark.too_small_reason(width, height)
+        if require_watermark:
+            raise ImageError(f"cannot watermark: {reason}; upscale (hires fix) before exporting")
+        report.watermark_status = "not_applied"
+        report.warnings.append(f"invisible watermark not applied: {reason}. The image is still marked by "
+                               "C2PA and IPTC XMP, and the omission is recorded in the manifest and audit log.")
+    report.seconds["watermark"] = time.perf_counter() - t0
+
+    # 2. encode with PNG info / EXIF and XMP
+    t0 = time.perf_counter()
+    source_type = xmp.TRAINED if kind == "created" else xmp.COMPOSITE
+    packet = xmp.build_packet(
+        source_type=source_type,
+        ai_system=f"darkroom ({model})" if model else "darkroom",
+        ai_system_version=__version__,
+        audit_ref=audit_ref,
+        watermark=report.watermark,
+        prompt=share_prompt,
+        recipe=recipe_json if format != "png" else None,
+    )
+    out_image = Image.fromarray(rgb, "RGB")
+    if alpha is not None:
+        out_image.putalpha(alpha)
+    encoded = _encode(out_image, format, quality, parameters_text, recipe_json, packet)
+    report.seconds["encode"] = time.perf_counter() - t0
+
+    if payload is not None:
+        t0 = time.perf_counter()
+        decoded = np.asarray(Image.open(io.BytesIO(encoded)).convert("RGB"))
+        report.watermark_matched = watermark.matched_bits(watermark.decode(decoded), payload)
+        if report.watermark_matched < watermark.THRESHOLD:
+            report.warnings.append(
+                f"the watermark reads back weakly ({report.watermark_matched}/48 bits, threshold "
+                f"{watermark.THRESHOLD}): very flat images or low JPEG quality make it unreliable"
+            )
+        report.seconds["watermark_check"] = time.perf_counter() - t0
+
+    # 3. C2PA, last
+    t0 = time.perf_counter()
+    marking = {
+        "version": 1,
+        "audit_ref": audit_ref,
+        "recipe_sha256": hashlib.sha256(recipe_json.encode("utf-8")).hexdigest(),
+        "watermark": {
+            "method": watermark.METHOD,
+            "bits": watermark.PAYLOAD_BITS,
+            "status": report.watermark_status,
+            "payload": report.watermark,
+            **({"reason": watermark.too_small_reason(width, height)} if payload is None else
+               {"matched_at_export": report.watermark_matched}),
+        },
+    }
+    if share_prompt:
+        marking["prompt"] = share_prompt
+    signed = provenance.sign(
+        encoded, format, identity=identity, kind=kind, marking=marking,
+        parent=parent_bytes, parent_format=parent_format,
+    )
+    report.seconds["c2pa_sign"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    readback = provenance.read(signed, format, identity.anchors_pem)
+    provenance.require_intact(readback)
+    report.manifest, report.c2pa_state = readback.label, readback.state
+    report.seconds["c2pa_check"] = time.perf_counter() - t0
+    report.sha256 = hashlib.sha256(signed).hexdigest()
+
+    if audit is not None:
+        event = {
+            "sha256": report.sha256,
+            "format": format,
+            "kind": kind,
+            "audit_ref": audit_ref,
+            "manifest": report.manifest,
+            "recipe_sha256": marking["recipe_sha256"],
+            "watermark": report.watermark,
+            "watermark_status": report.watermark_status,
+            "watermark_matched": report.watermark_matched,
+            "width": width,
+            "height": height,
+        }
+        if payload is None:
+            event["watermark_reason"] = marking["watermark"]["reason"]
+        if parent_bytes is not None:
+            event["parent_sha256"] = hashlib.sha256(parent_bytes).hexdigest()
+        report.export_entry = audit.append("export", event).ref
+    report.seconds["total"] = time.perf_counter() - t_start
+    return MarkedImage(signed, report)
+
+
+def _open(image) -> Image.Image:
+    if isinstance(image, Image.Image):
+        image.load()
+        return image
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        try:
+            pil = Image.open(io.BytesIO(bytes(image)))
+            pil.load()
+            return pil
+        except Exception as err:  # PIL raises many kinds
+            raise ImageError(f"cannot read the image to finish: {err}") from err
+    raise InvalidParameter("finish_image takes image bytes or a PIL image")
+
+
+def _load_parent(parent, kind: str) -> tuple[bytes | None, str | None]:
+    if kind == "created":
+        if parent is not None:
+            raise InvalidParameter("a parent image is only for kind='edited' (img2img, inpaint, hires of a file)")
+        return None, None
+    if parent is None:
+        raise InvalidParameter("kind='edited' needs the parent image (path or bytes)")
+    data = parent if isinstance(parent, (bytes, bytearray)) else Path(parent).read_bytes()
+    return bytes(data), sniff_format(data) or "png"
+
+
+def sniff_format(data: bytes) -> str | None:
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "png"
+    if data[:3] == b"\xff\xd8\xff":
+        return "jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+def _encode(image: Image.Image, fmt: str, quality: int, parameters: str, recipe: str, packet: bytes) -> bytes:
+    buffer = io.BytesIO()
+    if fmt == "png":
+        info = PngImagePlugin.PngInfo()
+        info.add_text("parameters", parameters)
+        info.add_itxt("darkroom", recipe)
+        info.add_itxt(xmp.PNG_KEYWORD, packet.decode("utf-8"))
+        image.save(buffer, format="PNG", pnginfo=info)
+    else:
+        exif = Image.Exif()
+        exif.get_ifd(EXIF_IFD)[USER_COMMENT] = b"UNICODE\0" + parameters.encode("utf-16-be")
+        if fmt == "jpeg":
+            image.convert("RGB").save(buffer, format="JPEG", quality=quality, exif=exif, xmp=packet,
+                                      subsampling=0 if quality >= 90 else 2)
+        else:
+            image.save(buffer, format="WEBP", quality=quality, exif=exif, xmp=packet)
+    return buffer.getvalue()

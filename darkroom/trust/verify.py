@@ -1,0 +1,286 @@
+"""verify_file: what a file says about where it came from, and whether that still holds.
+
+Checks, each reported separately:
+
+- C2PA: Trusted (signed, chain leads to the studio root or a configured anchor), Valid
+  (signature and hashes fine, signer not trusted here), Invalid (changed after signing,
+  or broken), or none; with actions, ingredients and darkroom's marking assertion;
+- IPTC XMP DigitalSourceType and AI system;
+- the invisible watermark: bits matched against the payload the manifest (or XMP) names,
+  or, if the metadata is gone, against every payload in the studio's audit log, with the
+  threshold raised for the number of candidates (false positives <= 1e-6);
+- the embedded recipe (and whether it hashes to what the manifest signed);
+- the audit entry the file links to (by file hash, manifest, watermark or reference).
+
+`ok` (exit 0 in the CLI) only when the file is marked as AI-generated and intact: a
+C2PA manifest that validates (Trusted or Valid) and declares a trained-algorithm source.
+A watermark without intact metadata identifies a darkroom image but is not "intact".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from darkroom.errors import ImageError
+from darkroom.settings import Settings
+from darkroom.trust import provenance, watermark, xmp
+from darkroom.trust.marking import EXIF_IFD, USER_COMMENT, sniff_format
+
+
+@dataclass
+class AuditLink:
+    entry: object  # AuditEntry
+    found_by: str  # "file hash", "manifest", "watermark", "audit reference"
+    entry_hash_ok: bool
+
+
+@dataclass
+class VerifyReport:
+    path: str
+    format: str | None
+    width: int = 0
+    height: int = 0
+    sha256: str = ""
+    c2pa: provenance.C2paInfo | None = None
+    xmp: xmp.XmpInfo | None = None
+    parameters: str | None = None
+    recipe: str | None = None
+    recipe_signed: bool | None = None  # the recipe hashes to the manifest's recipe_sha256
+    watermark: watermark.Detection | None = None
+    watermark_source: str | None = None  # where the expected payload came from
+    watermark_declared: dict | None = None  # what the manifest says about the watermark
+    audit: AuditLink | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def marked_ai(self) -> bool:
+        return bool(self.c2pa and self.c2pa.intact and self.c2pa.says_ai)
+
+    @property
+    def ok(self) -> bool:
+        return self.marked_ai
+
+    @property
+    def verdict(self) -> str:
+        if self.ok:
+            who = "the studio's key" if self.c2pa.state == "Trusted" else "an untrusted key"
+            return f"marked as AI-generated and intact (C2PA {self.c2pa.state}, signed by {who})"
+        if self.c2pa and self.c2pa.state == "Invalid":
+            return "NOT intact: the C2PA manifest does not match the file (changed after signing, or broken)"
+        if self.c2pa and self.c2pa.intact:
+            return "signed, but the manifest does not declare AI-generated content"
+        if self.watermark and self.watermark.detected:
+            return ("darkroom watermark found, but the C2PA manifest is missing: the metadata was removed "
+                    "(re-encoded, screenshotted or stripped); not intact")
+        if self.xmp and self.xmp.says_ai:
+            return "XMP says AI-generated, but there is no C2PA manifest to prove the file is unchanged"
+        return "no AI-generation marking found (no C2PA manifest, no darkroom watermark)"
+
+
+def verify_file(path: str | Path, settings: Settings | None = None, *, use_audit: bool = True) -> VerifyReport:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise ImageError(f"cannot read {path}: {err.strerror or err}") from err
+    return verify_bytes(data, settings, name=str(path), use_audit=use_audit)
+
+
+def verify_bytes(data: bytes, settings: Settings | None = None, *, name: str = "<bytes>",
+                 use_audit: bool = True) -> VerifyReport:
+    from darkroom.trust.keys import trust_anchors_pem
+
+    settings = settings or Settings()
+    fmt = sniff_format(data)
+    report = VerifyReport(path=name, format=fmt, sha256=hashlib.sha256(data).hexdigest())
+    pil, broken = None, None
+    try:
+        pil = Image.open(io.BytesIO(data))
+        pil.load()
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
+        if fmt is None:
+            raise ImageError(f"{name} is not an image darkroom can read: {err}") from err
+        broken = err
+    if pil is not None:
+        report.format = fmt or (pil.format or "").lower() or None
+        report.width, report.height = pil.size
+
+    # C2PA
+    report.c2pa = provenance.read(data, fmt, trust_anchors_pem(settings))
+    if broken is not None:
+        report.notes.append(f"the image data is damaged and cannot be decoded ({broken}); "
+                            "XMP, recipe and watermark were not read")
+        return report
+    marking = report.c2pa.marking if report.c2pa.intact else None
+    if report.c2pa.state == "Invalid" and report.c2pa.marking:
+        report.notes.append("the manifest's own claims (watermark payload, audit reference) are shown but "
+                            "cannot be trusted: the manifest does not validate")
+        marking = report.c2pa.marking
+
+    # XMP, infotext, recipe
+    report.xmp = xmp.parse_packet(pil.info.get("xmp") or pil.info.get(xmp.PNG_KEYWORD))
+    report.parameters, report.recipe = _embedded_text(pil, report.xmp)
+    if report.c2pa.intact and marking and report.recipe is not None and marking.get("recipe_sha256"):
+        report.recipe_signed = hashlib.sha256(report.recipe.encode("utf-8")).hexdigest() == marking["recipe_sha256"]
+
+    # watermark
+    audit_log = _open_audit(settings) if use_audit else None
+    rgb = np.asarray(pil.convert("RGB"))
+    readable = watermark.can_watermark(report.width, report.height)
+    declared = (marking or {}).get("watermark") if marking else None
+    report.watermark_declared = declared
+    expected, source = None, None
+    if declared and declared.get("payload"):
+        expected, source = declared["payload"], "C2PA manifest"
+    elif report.xmp and report.xmp.watermark and report.xmp.watermark != "none":
+        expected, source = report.xmp.watermark, "XMP (unsigned)"
+    log_payloads = _audit_payloads(audit_log) if audit_log is not None and readable else []
+    # Two looks at most (the declared payload, then the audit log): each gets half the
+    # false-positive budget, so a false detection stays below watermark.TARGET_FP overall.
+    budget = watermark.TARGET_FP / (2 if expected and log_payloads else 1)
+    detection = None
+    if expected:
+        try:
+            detection = watermark.detect(rgb, [int(expected, 16)], target=budget)
+        except ValueError:
+            report.notes.append(f"the declared watermark payload {expected!r} is malformed")
+    if (detection is None or not detection.detected) and log_payloads:
+        from_log = watermark.detect(rgb, log_payloads, target=budget)
+        if detection is None or from_log.detected:
+            detection, source = from_log, f"audit log ({len(log_payloads)} exported images)"
+    if detection is None:
+        detection = watermark.detect(rgb, [])
+    report.watermark, report.watermark_source = detection, source
+    if not readable and (declared or {}).get("status") != "not_applied":
+        report.notes.append(watermark.too_small_reason(report.width, report.height).replace(
+            "the dwtDctSvd watermark needs", "a watermark needs") + "; nothing to read")
+
+    # audit link
+    if audit_log is not None:
+        report.audit = _find_audit_link(audit_log, report, marking)
+    elif use_audit:
+        report.notes.append("no audit log on this machine (library database not found)")
+    return report
+
+
+def _embedded_text(pil: Image.Image, info: xmp.XmpInfo | None) -> tuple[str | None, str | None]:
+    parameters = pil.info.get("parameters")
+    recipe = pil.info.get("darkroom")
+    if parameters is None:
+        raw = pil.getexif().get_ifd(EXIF_IFD).get(USER_COMMENT)
+        if isinstance(raw, bytes):
+            if raw.startswith(b"UNICODE\0"):
+                parameters = raw[8:].decode("utf-16-be", errors="replace")
+            elif raw.startswith(b"ASCII\0\0\0"):
+                parameters = raw[8:].decode("ascii", errors="replace")
+        elif isinstance(raw, str):
+            parameters = raw
+    if recipe is None and info is not None:
+        recipe = info.recipe
+    return parameters, recipe
+
+
+def _open_audit(settings: Settings):
+    if not settings.database_file.exists():
+        return None
+    from darkroom.trust.audit import AuditLog
+
+    return AuditLog(settings, checkpoint_every=0)
+
+
+def _audit_payloads(log) -> list[int]:
+    payloads = []
+    for entry in log.entries(kind="export"):
+        value = entry.payload.get("watermark")
+        if isinstance(value, str):
+            try:
+                payloads.append(int(value, 16))
+            except ValueError:
+                continue
+    return payloads
+
+
+def _find_audit_link(log, report: VerifyReport, marking: dict | None) -> AuditLink | None:
+    found, how = log.find("export", sha256=report.sha256), "file hash"
+    if not found and report.c2pa and report.c2pa.label:
+        found, how = log.find("export", manifest=report.c2pa.label), "C2PA manifest"
+    if not found and report.watermark and report.watermark.detected:
+        found, how = log.find("export", watermark=watermark.payload_hex(report.watermark.payload)), "watermark"
+    if not found and marking and marking.get("audit_ref"):
+        entry = log.resolve(marking["audit_ref"])
+        found, how = ([entry] if entry else []), "audit reference"
+    if not found:
+        return None
+    entry = found[-1]
+    return AuditLink(entry, how, log.entry_intact(entry.index))
+
+
+def format_report(report: VerifyReport) -> str:
+    """The human-readable report `darkroom verify` prints."""
+    lines = [f"{report.path}: {report.format or 'unknown format'} {report.width}x{report.height}, "
+             f"sha256 {report.sha256[:16]}…"]
+    c = report.c2pa
+    if c is None or c.state == "none":
+        lines.append("C2PA        none (no manifest in this file)")
+    else:
+        signer = f"signed by {c.signer or '?'} ({c.issuer or '?'})" if c.signer else ""
+        lines.append(f"C2PA        {c.state} {signer}".rstrip())
+        if c.generator:
+            lines.append(f"  generator {c.generator}")
+        for action in c.actions:
+            source = action.get("digitalSourceType", "").rsplit("/", 1)[-1]
+            lines.append(f"  action    {action.get('action')}" + (f" ({source})" if source else ""))
+        for ing in c.ingredients:
+            lines.append(f"  ingredient {ing['relationship']}: {ing['title']} ({ing['format']}), "
+                         f"its manifest: {ing['state']}")
+        for failure in c.failures:
+            lines.append(f"  problem   {failure}")
+    x = report.xmp
+    if x is None:
+        lines.append("XMP         none")
+    else:
+        lines.append(f"XMP         DigitalSourceType {(x.source_type or 'not set').rsplit('/', 1)[-1]}"
+                     + (f"; AI system {x.ai_system} {x.ai_system_version or ''}".rstrip() if x.ai_system else ""))
+    w = report.watermark
+    declared = report.watermark_declared or {}
+    if declared.get("status") == "not_applied":
+        lines.append(f"watermark   not applied at export: {declared.get('reason', 'no reason given')}")
+    elif w is None:
+        lines.append("watermark   not read (the image data could not be decoded)")
+    elif not w.readable:
+        lines.append("watermark   cannot be read (image smaller than 256x256)")
+    elif w.payload is None:
+        lines.append(f"watermark   no darkroom payload to compare with; darkroom tag bits {w.tag_matched}/16 "
+                     "(a hint only: 16 bits cannot prove anything)")
+    else:
+        verdict = "FOUND" if w.detected else "not found"
+        best = "best " if w.candidates > 1 else ""
+        lines.append(f"watermark   {verdict}: {best}{w.matched}/48 bits match {watermark.payload_hex(w.payload)} "
+                     f"(threshold {w.threshold}, expected payload from {report.watermark_source}; "
+                     f"chance of this on an unmarked image {w.false_positive:.1e})"
+                     + (f"; read after undoing a brightness/contrast change (chroma gain {w.gain:.2f})"
+                        if w.stage == "gain search" else "")
+                     + ("; read after re-finding the block grid of a cropped image"
+                        if w.stage == "crop resync" else ""))
+    if report.recipe is not None:
+        signed = {True: ", matches the signed hash", False: ", does NOT match the signed hash",
+                  None: ""}[report.recipe_signed]
+        lines.append(f"recipe      embedded ({len(report.recipe)} characters{signed})")
+    elif report.parameters is not None:
+        lines.append("recipe      none; A1111 parameters present")
+    else:
+        lines.append("recipe      none")
+    if report.audit is not None:
+        e = report.audit.entry
+        state = "entry hash ok" if report.audit.entry_hash_ok else "ENTRY HASH MISMATCH"
+        lines.append(f"audit       {e.ref} ({e.kind}, {e.time}), found by {report.audit.found_by}; {state}")
+    for note in report.notes:
+        lines.append(f"note        {note}")
+    lines.append(f"verdict     {report.verdict}")
+    return "\n".join(lines)
