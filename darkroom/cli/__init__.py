@@ -20,6 +20,13 @@ COMMANDS = [
     "verify",
     "audit",
     "policy",
+    "develop",
+    "img2img",
+    "inpaint",
+    "replay",
+    "variants",
+    "keep",
+    "lineage",
 ]
 
 

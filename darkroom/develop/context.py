@@ -30,6 +30,7 @@ class RunContext:
     progress: Progress | None = None
     prompts: PromptCache = field(default_factory=PromptCache)
     load_input: Callable[[str], Any] = _no_inputs  # "sha256:HEX" -> PIL image (the library)
+    on_step: Callable[[Any], None] | None = None  # called with each Developed as it is made (audit)
 
     def encode(self, prompt: str, negative_prompt: str, clip_skip: int) -> dict:
         """Prompt embeddings as pipeline kwargs, computed once per run."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 
 import torch
+
 from darkroom.develop.context import Frame, RunContext
 from darkroom.develop.latents import decode
 from darkroom.develop.recipe import MAX_PIXELS, MAX_SEED, GenerateStep

@@ -35,8 +35,12 @@ def png_bytes(image: Image.Image, parameters: str, recipe_json: str | None, line
     return buffer.getvalue()
 
 
-def render(image: Image.Image, *, parameters: str, recipe_json: str | None = None, lineage: dict | None = None) -> bytes:
-    """The exact bytes of a picture file (what `write_image` writes)."""
+def render(image: Image.Image, *, parameters: str, recipe_json: str | None = None,
+           lineage: dict | None = None) -> bytes:
+    """The exact bytes of a picture file: what `write_image` writes and the library stores.
+
+    Finishing (XMP, watermark, C2PA) belongs here, so that every file and every library
+    copy carries it, and `darkroom replay` compares against finished pixels too."""
     return png_bytes(image, parameters, recipe_json, lineage)
 
 
@@ -52,7 +56,7 @@ def lineage_of(developed, parent_sha256: str | None) -> dict:
             "recipe_sha256": developed.recipe.sha256()}
 
 
-def next_path(out_dir: Path, seed: int, label: str = "") -> Path:
+def next_path(out_dir: Path, seed: int | str, label: str = "") -> Path:
     """A1111-style numbering: 00000-SEED.png, 00001-SEED-hires.png, ..."""
     numbers = [int(m.group(1)) for p in out_dir.glob("*.png") if (m := re.match(r"(\d{5})-", p.name))]
     suffix = f"-{label}" if label else ""
@@ -64,29 +68,42 @@ def save(developed, out_dir: Path, parent_sha256: str | None = None, library=Non
     return save_one(developed, out_dir, parent_sha256, library)[0]
 
 
-def save_one(developed, out_dir: Path, parent_sha256: str | None = None, library=None) -> tuple[Path, str]:
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    label = "" if developed.op == "generate" else developed.op
-    path, data = write_image(developed.image, next_path(out_dir, developed.recipe.steps[-1].seed, label),
-                             parameters=developed.infotext, recipe_json=developed.recipe.canonical_json(),
-                             lineage=lineage_of(developed, parent_sha256))
+def save_one(developed, out_dir: Path | None, parent_sha256: str | None = None, library=None
+             ) -> tuple[Path | None, str]:
+    """Write one developed picture into `out_dir` (None: only into the library) and record it."""
+    fields = dict(parameters=developed.infotext, recipe_json=developed.recipe.canonical_json(),
+                  lineage=lineage_of(developed, parent_sha256))
+    path = None
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        label = "" if developed.op == "generate" else developed.op
+        path, data = write_image(developed.image, next_path(out_dir, developed.recipe.steps[-1].seed, label),
+                                 **fields)
+    else:
+        data = render(developed.image, **fields)
     sha = hashlib.sha256(data).hexdigest()
     if library is not None:
         library.put(data, kind="image", recipe=developed.recipe.canonical_json(),
                     recipe_sha256=developed.recipe.sha256(), parent=parent_sha256,
-                    step_index=developed.step_index, op=developed.op, source_path=str(path.resolve()))
+                    step_index=developed.step_index, op=developed.op,
+                    source_path=str(path.resolve()) if path else None)
     return path, sha
 
 
 def save_all(results: list, out_dir: Path, library=None, only_final: bool = False) -> list[tuple[object, Path, str]]:
-    """Write pictures in order, parents first, each carrying its parent's sha256."""
+    """Write pictures in order, parents first, each carrying its parent's sha256.
+
+    With `only_final`, intermediates go only into the library (when given), so the
+    finals' lineage still resolves; the returned list holds what went into `out_dir`."""
     written: dict[int, str] = {}
     out = []
     for developed in results:
-        if only_final and not developed.final:
-            continue
         parent = written.get(id(developed.parent)) if developed.parent is not None else None
+        if only_final and not developed.final:
+            if library is not None:
+                written[id(developed)] = save_one(developed, None, parent, library)[1]
+            continue
         path, sha = save_one(developed, out_dir, parent, library)
         written[id(developed)] = sha
         out.append((developed, path, sha))

@@ -10,7 +10,6 @@ Everything is computed before anything is written, so a failing step leaves no f
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from typing import Callable
 
@@ -80,7 +79,7 @@ def load_engine(recipe: Recipe, settings: Settings):
 
 
 def start(recipe: Recipe, settings: Settings | None, progress: Progress | None,
-          load_input: Callable | None = None) -> RunContext:
+          load_input: Callable | None = None, on_step: Callable | None = None) -> RunContext:
     settings = settings or Settings()
     if settings.threads > 0:
         torch.set_num_threads(settings.threads)
@@ -89,13 +88,25 @@ def start(recipe: Recipe, settings: Settings | None, progress: Progress | None,
         from darkroom.library import Library
 
         load_input = Library(settings).open_input
-    return RunContext(engine=engine, progress=progress, load_input=load_input)
+    return RunContext(engine=engine, progress=progress, load_input=load_input, on_step=on_step)
 
 
 def develop(recipe: Recipe, settings: Settings | None = None, progress: Progress | None = None,
-            load_input: Callable | None = None) -> list[Developed]:
-    """Every picture of the run, in order: per chain, one per step (the last is `final`)."""
-    ctx = start(recipe, settings, progress, load_input)
+            load_input: Callable | None = None, on_step: Callable[[Developed], None] | None = None
+            ) -> list[Developed]:
+    """Every picture of the run, in order: per chain, one per step (the last is `final`).
+
+    Input pictures named by path are taken into the library first (unless `load_input` is
+    given), so the recorded recipes name them by sha256. `on_step` sees each picture as
+    soon as its step is done (e.g. to append an audit event)."""
+    if load_input is None:
+        from darkroom.develop.inputs import ingest_inputs
+        from darkroom.library import Library
+
+        library = Library(settings or Settings())
+        recipe = ingest_inputs(recipe, library)
+        load_input = library.open_input
+    ctx = start(recipe, settings, progress, load_input, on_step)
     first = recipe.steps[0]
     if isinstance(first, GenerateStep):
         chains = [[step] for step in image_steps(resolve(first, ctx.engine.native_size))]
@@ -129,6 +140,8 @@ def run_chain(ctx: RunContext, recipe: Recipe, batch_index: int, batch_size: int
                               batch_index=batch_index, step_index=index, parent=parent,
                               final=index == len(recipe.steps) - 1, latents=frame.latents)
         out.append(developed)
+        if ctx.on_step is not None:
+            ctx.on_step(developed)
         parent = developed
     return out
 

@@ -1,0 +1,81 @@
+"""The `hires` step (Hi-Res Fix): upscale, then denoise again at the larger size, as A1111 does.
+
+1. Target size: width and height x scale (floored to a multiple of 8), or a resize size
+   that keeps the aspect ratio: upscale to cover it, then center-crop.
+2. Upscale: latent modes interpolate the latents (torch, with or without antialias);
+   pixel modes decode, resize the picture with PIL and encode again.
+3. Second pass: diffusers img2img on those latents with `denoise`; the noise is drawn from
+   the same seed as the first pass (A1111), and `steps` steps are actually run.
+"""
+
+from __future__ import annotations
+
+import torch
+from PIL import Image
+
+from darkroom.develop.context import Frame, RunContext
+from darkroom.develop.latents import decode, encode, wants_tiling
+from darkroom.develop.passes import img2img_latents, schedule_for
+from darkroom.develop.recipe import MAX_PIXELS, HiresStep
+from darkroom.develop.upscalers import UPSCALERS
+from darkroom.errors import InvalidParameter
+
+
+def target_size(step: HiresStep, width: int, height: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """((upscaled width, height), (final width, height)), all multiples of 8."""
+    if step.resize_width or step.resize_height:
+        final_w = step.resize_width or max(8, int(step.resize_height * width / height) // 8 * 8)
+        final_h = step.resize_height or max(8, int(step.resize_width * height / width) // 8 * 8)
+        if final_w / final_h > width / height:  # wider than the source: match widths, crop height
+            up = (final_w, -(-int(final_w * height / width) // 8) * 8)
+        else:
+            up = (-(-int(final_h * width / height) // 8) * 8, final_h)
+        up = (max(up[0], final_w), max(up[1], final_h))
+    else:
+        up = final = (max(8, int(width * step.scale) // 8 * 8), max(8, int(height * step.scale) // 8 * 8))
+        return up, final
+    return up, (final_w, final_h)
+
+
+def check_target(index: int, step: HiresStep, width: int, height: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    up, final = target_size(step, width, height)
+    for w, h in (up, final):
+        if w * h > MAX_PIXELS:
+            raise InvalidParameter(f"steps[{index}]: hires size {w}x{h} is beyond the limit of {MAX_PIXELS} pixels; "
+                                   "use a smaller scale")
+    return up, final
+
+
+def _center_crop_latents(latents: torch.Tensor, width: int, height: int, factor: int) -> torch.Tensor:
+    lw, lh = width // factor, height // factor
+    top = (latents.shape[2] - lh) // 2
+    left = (latents.shape[3] - lw) // 2
+    return latents[:, :, top:top + lh, left:left + lw]
+
+
+def run_hires(ctx: RunContext, frame: Frame, step: HiresStep, index: int = 0) -> Frame:
+    engine = ctx.engine
+    if engine.unet_in_channels == 9:
+        raise InvalidParameter(f"steps[{index}]: hires fix needs a normal (4-channel) model, "
+                               f"{engine.entry.name} is an inpainting model")
+    upscaler = UPSCALERS[step.upscaler]
+    width, height = frame.image.size
+    (up_w, up_h), (final_w, final_h) = check_target(index, step, width, height)
+    tiled = wants_tiling(step.vae_tiling, up_w, up_h)
+    if upscaler.space == "latent":
+        latents = frame.latents if frame.latents is not None else encode(engine, frame.image, tiled)
+        factor = width // latents.shape[3]
+        latents = torch.nn.functional.interpolate(
+            latents, size=(up_h // factor, up_w // factor), mode=upscaler.mode, antialias=upscaler.antialias)
+        latents = _center_crop_latents(latents, final_w, final_h, factor)
+    else:
+        picture = frame.image.resize((up_w, up_h), getattr(Image, upscaler.mode))
+        left, top = (up_w - final_w) // 2, (up_h - final_h) // 2
+        picture = picture.crop((left, top, left + final_w, top + final_h))
+        if step.denoise == 0:
+            return Frame(image=picture, latents=None)
+        latents = encode(engine, picture, tiled)
+    if step.denoise > 0:
+        latents = img2img_latents(ctx, latents, step, strength=step.denoise,
+                                  schedule=schedule_for(step.steps, step.denoise))
+    return Frame(image=decode(engine, latents, tiled), latents=latents)

@@ -1,0 +1,37 @@
+"""The `img2img` step: a picture, fitted to a multiple of 8, denoised again from `denoise`.
+
+As in A1111, `steps` x `denoise` steps are run; the noise is the first draw from the seed.
+"""
+
+from __future__ import annotations
+
+from darkroom.develop.context import Frame, RunContext
+from darkroom.develop.images import check_size, fit
+from darkroom.develop.latents import decode, encode, wants_tiling
+from darkroom.develop.passes import check_runs_steps, img2img_latents
+from darkroom.develop.recipe import Img2ImgStep
+from darkroom.errors import InvalidParameter
+
+
+def source_image(ctx: RunContext, frame: Frame | None, ref: str | None, index: int):
+    if ref is not None:
+        return check_size(ctx.load_input(ref).convert("RGB"), "input image")
+    if frame is None:
+        raise InvalidParameter(f"steps[{index}].image: the first step needs an input image")
+    return frame.image
+
+
+def run_img2img(ctx: RunContext, frame: Frame | None, step: Img2ImgStep, index: int = 0) -> Frame:
+    engine = ctx.engine
+    if engine.unet_in_channels == 9:
+        raise InvalidParameter(f"steps[{index}]: img2img needs a normal (4-channel) model, "
+                               f"{engine.entry.name} is an inpainting model; use an inpaint step")
+    picture = fit(source_image(ctx, frame, step.image, index), step.width, step.height, step.resize_mode)
+    check_size(picture, "output")
+    check_runs_steps(index, step.steps, step.denoise)
+    tiled = wants_tiling("auto", *picture.size)
+    latents = encode(engine, picture, tiled)
+    if step.denoise == 0:
+        return Frame(image=picture, latents=latents)
+    latents = img2img_latents(ctx, latents, step, strength=step.denoise, schedule=step.steps)
+    return Frame(image=decode(engine, latents, tiled), latents=latents)

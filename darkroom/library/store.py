@@ -1,0 +1,204 @@
+"""The library: every picture the studio makes or takes in, by the sha256 of its bytes.
+
+Files live under `<home>/library/objects/ab/<sha256>.png`, written atomically, never
+changed. Metadata lives in SQLite (`settings.database_file`, WAL mode, shared with the
+audit log, which has its own `audit_*` tables):
+
+    library_images     one row per file: kind (image, input, sheet), size, the recipe that
+                       made it, its parent's sha256 and the step (index, op) that made it
+    library_variants   which files were made as variants of one step, and which one was kept
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import sqlite3
+import time
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from darkroom.errors import ImageError
+from darkroom.fsutil import write_atomic
+from darkroom.settings import Settings
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS library_images (
+    sha256 TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    width INTEGER, height INTEGER,
+    recipe_sha256 TEXT, recipe TEXT,
+    parent_sha256 TEXT,
+    step_index INTEGER, op TEXT,
+    source_path TEXT,
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS library_images_parent ON library_images(parent_sha256);
+CREATE TABLE IF NOT EXISTS library_variants (
+    group_id TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    label TEXT,
+    kept INTEGER NOT NULL DEFAULT 0,
+    kept_at REAL,
+    PRIMARY KEY (group_id, sha256)
+);
+CREATE INDEX IF NOT EXISTS library_variants_sha ON library_variants(sha256);
+"""
+REF = "sha256:"
+
+
+@dataclass
+class LibraryImage:
+    sha256: str
+    kind: str
+    width: int
+    height: int
+    recipe_sha256: str | None
+    recipe: str | None
+    parent_sha256: str | None
+    step_index: int | None
+    op: str | None
+    source_path: str | None
+    created: float
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class Library:
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or Settings()
+        self.root = self.settings.home / "library"
+        self.db_path = self.settings.database_file
+
+    # ------------------------------------------------------------------ database
+    def _connect(self) -> sqlite3.Connection:
+        self.settings.ensure_home()
+        db = sqlite3.connect(self.db_path, timeout=30)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA busy_timeout=30000")
+        db.executescript(SCHEMA)
+        return db
+
+    # ------------------------------------------------------------------ files
+    def object_path(self, sha256: str) -> Path:
+        return self.root / "objects" / sha256[:2] / f"{sha256}.png"
+
+    def put(self, data: bytes, *, kind: str = "image", recipe: str | None = None, recipe_sha256: str | None = None,
+            parent: str | None = None, step_index: int | None = None, op: str | None = None,
+            source_path: str | None = None) -> str:
+        """Store `data` (PNG bytes) and its metadata; the sha256 of the bytes is its name."""
+        sha = sha256_bytes(data)
+        path = self.object_path(sha)
+        if not path.exists():
+            write_atomic(path, data)
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+        with closing(self._connect()) as db, db:
+            db.execute(
+                "INSERT OR IGNORE INTO library_images (sha256, kind, width, height, recipe_sha256, recipe, "
+                "parent_sha256, step_index, op, source_path, created) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (sha, kind, width, height, recipe_sha256, recipe, parent, step_index, op, source_path, time.time()))
+            if source_path:
+                db.execute("UPDATE library_images SET source_path = ? WHERE sha256 = ?", (source_path, sha))
+        return sha
+
+    def ingest(self, path: str | Path) -> str:
+        """Take in an input picture or mask: metadata (EXIF, GPS) stripped, stored as PNG. Returns 'sha256:HEX'."""
+        from darkroom.trust.privacy import sanitize_upload
+
+        path = Path(path)
+        if not path.is_file():
+            raise ImageError(f"input picture {path} does not exist")
+        try:
+            upload = sanitize_upload(path)
+        except Exception as err:  # PIL's many error types: one clear message
+            raise ImageError(f"cannot read {path} as a picture (PNG, JPEG or WebP): {err}") from None
+        return REF + self.put(upload.data, kind="input", source_path=str(path.resolve()))
+
+    def get_bytes(self, sha256: str) -> bytes:
+        sha256 = sha256.removeprefix(REF)
+        path = self.object_path(sha256)
+        if not path.is_file():
+            raise ImageError(f"sha256:{sha256[:12]}... is not in the library ({self.root}); "
+                             "give the picture's file path instead")
+        data = path.read_bytes()
+        if sha256_bytes(data) != sha256:
+            from darkroom.errors import IntegrityError
+
+            raise IntegrityError(f"library file {path} does not match its sha256; it was changed on disk")
+        return data
+
+    def open_input(self, ref: str) -> Image.Image:
+        """An input reference: 'sha256:HEX' from the library, or a file path (taken in first)."""
+        if not ref.startswith(REF):
+            ref = self.ingest(ref)
+        image = Image.open(io.BytesIO(self.get_bytes(ref)))
+        image.load()
+        return image
+
+    # ------------------------------------------------------------------ records
+    def get(self, sha256: str) -> LibraryImage | None:
+        with closing(self._connect()) as db:
+            row = db.execute("SELECT sha256, kind, width, height, recipe_sha256, recipe, parent_sha256, step_index, "
+                             "op, source_path, created FROM library_images WHERE sha256 = ?",
+                             (sha256.removeprefix(REF),)).fetchone()
+        return LibraryImage(*row) if row else None
+
+    def find_file(self, path: str | Path) -> LibraryImage | None:
+        return self.get(sha256_bytes(Path(path).read_bytes()))
+
+    def lineage(self, sha256: str) -> list[LibraryImage]:
+        """The chain from the first picture (raw) to `sha256`."""
+        chain: list[LibraryImage] = []
+        seen = set()
+        current = self.get(sha256)
+        while current is not None and current.sha256 not in seen:
+            chain.append(current)
+            seen.add(current.sha256)
+            current = self.get(current.parent_sha256) if current.parent_sha256 else None
+        return chain[::-1]
+
+    def children(self, sha256: str) -> list[LibraryImage]:
+        with closing(self._connect()) as db:
+            rows = db.execute("SELECT sha256 FROM library_images WHERE parent_sha256 = ? ORDER BY created",
+                              (sha256,)).fetchall()
+        return [self.get(r[0]) for r in rows]
+
+    def add_variants(self, group_id: str, items: list[tuple[str, str]]) -> None:
+        with closing(self._connect()) as db, db:
+            db.executemany("INSERT OR REPLACE INTO library_variants (group_id, sha256, position, label) "
+                           "VALUES (?,?,?,?)", [(group_id, sha, i, label) for i, (sha, label) in enumerate(items)])
+
+    def keep(self, sha256: str) -> list[str]:
+        """Mark `sha256` as the kept one of each variant group it belongs to; returns the groups."""
+        now = time.time()
+        with closing(self._connect()) as db, db:
+            groups = [r[0] for r in db.execute("SELECT group_id FROM library_variants WHERE sha256 = ?", (sha256,))]
+            if not groups:
+                db.execute("INSERT OR REPLACE INTO library_variants (group_id, sha256, position, label, kept, "
+                           "kept_at) VALUES (?,?,0,NULL,1,?)", ("single:" + sha256, sha256, now))
+                return []
+            for group in groups:
+                db.execute("UPDATE library_variants SET kept = 0, kept_at = NULL WHERE group_id = ?", (group,))
+                db.execute("UPDATE library_variants SET kept = 1, kept_at = ? WHERE group_id = ? AND sha256 = ?",
+                           (now, group, sha256))
+        return groups
+
+    def kept(self, group_id: str | None = None) -> list[str]:
+        with closing(self._connect()) as db:
+            if group_id:
+                rows = db.execute("SELECT sha256 FROM library_variants WHERE kept = 1 AND group_id = ?", (group_id,))
+            else:
+                rows = db.execute("SELECT sha256 FROM library_variants WHERE kept = 1 ORDER BY kept_at")
+            return [r[0] for r in rows]
+
+    def variants(self, group_id: str) -> list[tuple[str, str, bool]]:
+        with closing(self._connect()) as db:
+            return [(r[0], r[1], bool(r[2])) for r in db.execute(
+                "SELECT sha256, label, kept FROM library_variants WHERE group_id = ? ORDER BY position", (group_id,))]
