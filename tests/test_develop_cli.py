@@ -91,7 +91,8 @@ def test_replay_is_bit_identical_for_a_multi_step_recipe(tiny_model, tmp_path, c
     from darkroom.develop.output import write_image
 
     write_image(Image.fromarray(data), tampered, parameters=image.text["parameters"],
-                recipe_json=image.text[RECIPE_CHUNK], lineage=json.loads(image.text[LINEAGE_CHUNK]))
+                recipe_json=image.text[RECIPE_CHUNK], lineage=json.loads(image.text[LINEAGE_CHUNK]),
+                audit_ref="audit:tampered")
     assert main(["replay", str(tampered)]) == 1
     out = capsys.readouterr().out
     assert out.startswith("differs: max abs pixel difference ") and "PSNR" in out and "why: " in out
@@ -106,7 +107,7 @@ def test_replay_says_why_when_the_runtime_differs(tiny_model, tmp_path, capsys):
     from darkroom.develop.output import write_image
 
     moved = tmp_path / "other.png"
-    write_image(image, moved, parameters="", recipe_json=json.dumps(recipe))
+    write_image(image, moved, parameters="", recipe_json=json.dumps(recipe), audit_ref="audit:moved")
     assert main(["replay", str(moved)]) == 1
     out = capsys.readouterr().out
     assert "why: the runtime differs: torch 1.0.0 -> " in out

@@ -60,7 +60,8 @@ def replay(path: Path, settings=None) -> dict:
     results = develop(recipe, settings, load_input=library.open_input)
     final = results[-1]
     data = output.render(final.image, parameters=final.infotext, recipe_json=final.recipe.canonical_json(),
-                         lineage=output.lineage_of(final, lineage.get("parent")))
+                         lineage=output.lineage_of(final, lineage.get("parent")),
+                         audit_ref=final.audit_ref or "none", settings=settings)
     with Image.open(io.BytesIO(data)) as fresh, Image.open(path) as stored:
         result = compare(np.asarray(stored.convert("RGB")), np.asarray(fresh.convert("RGB")))
     result["file_identical"] = data == path.read_bytes()

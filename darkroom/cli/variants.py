@@ -42,8 +42,15 @@ def run(args: argparse.Namespace) -> int:
     sheet = contact_sheet([d.image for _, d in variants], captions)
     text = "darkroom contact sheet " + group + "\n" + "\n".join(
         f"{i + 1}: {label}: sha256:{shas[id(d)]}" for i, (label, d) in enumerate(variants))
+    from darkroom.develop.recipe import canonical_json
+    from darkroom.trust.audit import AuditLog
+
+    audit = AuditLog(settings)
+    listing = {"contact_sheet": group, "images": [shas[id(d)] for _, d in variants], "captions": captions}
+    entry = audit.append("contact_sheet", listing)
     sheet_path, data = output.write_image(sheet, output.next_path(args.output, "sheet", args.vary),
-                                          parameters=text)
+                                          parameters=text, recipe_json=canonical_json(listing),
+                                          audit_ref=entry.ref, settings=settings, audit=audit)
     library.put(data, kind="sheet", source_path=str(sheet_path.resolve()))
     for label, d in variants:
         print(paths[id(d)])

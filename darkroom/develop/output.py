@@ -9,12 +9,11 @@ recorded in the library (content-addressed copy, recipe, lineage).
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import re
 from pathlib import Path
 
-from PIL import Image, PngImagePlugin
+from PIL import Image
 
 from darkroom.develop.recipe import canonical_json
 from darkroom.fsutil import write_atomic
@@ -23,31 +22,25 @@ RECIPE_CHUNK = "darkroom"
 LINEAGE_CHUNK = "darkroom-lineage"
 
 
-def png_bytes(image: Image.Image, parameters: str, recipe_json: str | None, lineage: dict | None = None) -> bytes:
-    info = PngImagePlugin.PngInfo()
-    info.add_text("parameters", parameters)
-    if recipe_json is not None:
-        info.add_itxt(RECIPE_CHUNK, recipe_json)
-    if lineage is not None:
-        info.add_itxt(LINEAGE_CHUNK, canonical_json(lineage))
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", pnginfo=info)
-    return buffer.getvalue()
-
-
-def render(image: Image.Image, *, parameters: str, recipe_json: str | None = None,
-           lineage: dict | None = None) -> bytes:
+def render(image: Image.Image, *, parameters: str, recipe_json: str, audit_ref: str,
+           lineage: dict | None = None, parent: bytes | None = None, model: str | None = None,
+           settings=None, audit=None) -> bytes:
     """The exact bytes of a picture file: what `write_image` writes and the library stores.
 
-    Finishing (XMP, watermark, C2PA) belongs here, so that every file and every library
-    copy carries it, and `darkroom replay` compares against finished pixels too."""
-    return png_bytes(image, parameters, recipe_json, lineage)
+    Finished by `darkroom.trust.marking.finish_image`: A1111 parameters, recipe and lineage
+    chunks, IPTC XMP, invisible watermark, and last the signed C2PA manifest (with `parent`,
+    the picture it was developed from, as its parentOf ingredient)."""
+    from darkroom.trust.marking import finish_image
+
+    extra = {LINEAGE_CHUNK: canonical_json(lineage)} if lineage is not None else None
+    return finish_image(image, parameters_text=parameters, recipe_json=recipe_json, audit_ref=audit_ref,
+                        parent=parent, kind="created" if parent is None else "edited", model=model,
+                        extra_text=extra, settings=settings, audit=audit)
 
 
-def write_image(image: Image.Image, path: Path, *, parameters: str, recipe_json: str | None = None,
-                lineage: dict | None = None) -> tuple[Path, bytes]:
-    """Write a picture file, whole or not at all. Returns its path and its bytes."""
-    data = render(image, parameters=parameters, recipe_json=recipe_json, lineage=lineage)
+def write_image(image: Image.Image, path: Path, **fields) -> tuple[Path, bytes]:
+    """Write a finished picture file, whole or not at all. Returns its path and its bytes."""
+    data = render(image, **fields)
     return write_atomic(path, data), data
 
 
@@ -63,16 +56,25 @@ def next_path(out_dir: Path, seed: int | str, label: str = "") -> Path:
     return out_dir / f"{max(numbers, default=-1) + 1:05d}-{seed}{suffix}.png"
 
 
-def save(developed, out_dir: Path, parent_sha256: str | None = None, library=None) -> Path:
-    """Write one developed picture into `out_dir` (and the library, when given)."""
-    return save_one(developed, out_dir, parent_sha256, library)[0]
+def save(developed, out_dir: Path, library, parent: tuple[str, bytes] | None = None) -> Path:
+    """Write one developed picture into `out_dir` and the library."""
+    return save_one(developed, out_dir, library, parent)[0]
 
 
-def save_one(developed, out_dir: Path | None, parent_sha256: str | None = None, library=None
-             ) -> tuple[Path | None, str]:
-    """Write one developed picture into `out_dir` (None: only into the library) and record it."""
+def save_one(developed, out_dir: Path | None, library, parent: tuple[str, bytes] | None = None
+             ) -> tuple[Path | None, str, bytes]:
+    """Write one developed picture into `out_dir` (None: only into the library) and record it.
+
+    `parent` is the (sha256, file bytes) of the picture it was developed from."""
+    from darkroom.trust.audit import AuditLog
+
+    parent_sha, parent_bytes = parent or (None, None)
+    if parent_bytes is None and developed.op != "generate":
+        parent_sha, parent_bytes = _input_picture(developed, library)
     fields = dict(parameters=developed.infotext, recipe_json=developed.recipe.canonical_json(),
-                  lineage=lineage_of(developed, parent_sha256))
+                  lineage=lineage_of(developed, parent_sha), audit_ref=developed.audit_ref or "none",
+                  parent=parent_bytes, model=developed.recipe.model.name, settings=library.settings,
+                  audit=AuditLog(library.settings))
     path = None
     if out_dir is not None:
         out_dir = Path(out_dir)
@@ -83,30 +85,36 @@ def save_one(developed, out_dir: Path | None, parent_sha256: str | None = None, 
     else:
         data = render(developed.image, **fields)
     sha = hashlib.sha256(data).hexdigest()
-    if library is not None:
-        library.put(data, kind="image", recipe=developed.recipe.canonical_json(),
-                    recipe_sha256=developed.recipe.sha256(), parent=parent_sha256,
-                    step_index=developed.step_index, op=developed.op,
-                    source_path=str(path.resolve()) if path else None)
-    return path, sha
+    library.put(data, kind="image", recipe=developed.recipe.canonical_json(),
+                recipe_sha256=developed.recipe.sha256(), parent=parent_sha,
+                step_index=developed.step_index, op=developed.op,
+                source_path=str(path.resolve()) if path else None)
+    return path, sha, data
 
 
-def save_all(results: list, out_dir: Path, library=None, only_final: bool = False) -> list[tuple[object, Path, str]]:
+def _input_picture(developed, library) -> tuple[str | None, bytes | None]:
+    """The library picture a first img2img/inpaint step started from."""
+    ref = getattr(developed.recipe.steps[-1], "image", None) or ""
+    if not ref.startswith("sha256:"):
+        return None, None
+    sha = ref.removeprefix("sha256:")
+    return sha, library.get_bytes(sha)
+
+
+def save_all(results: list, out_dir: Path, library, only_final: bool = False) -> list[tuple[object, Path, str]]:
     """Write pictures in order, parents first, each carrying its parent's sha256.
 
-    With `only_final`, intermediates go only into the library (when given), so the
-    finals' lineage still resolves; the returned list holds what went into `out_dir`."""
-    written: dict[int, str] = {}
+    With `only_final`, intermediates go only into the library, so the finals' lineage still
+    resolves; the returned list holds what went into `out_dir`."""
+    written: dict[int, tuple[str, bytes]] = {}
     out = []
     for developed in results:
         parent = written.get(id(developed.parent)) if developed.parent is not None else None
-        if only_final and not developed.final:
-            if library is not None:
-                written[id(developed)] = save_one(developed, None, parent, library)[1]
-            continue
-        path, sha = save_one(developed, out_dir, parent, library)
-        written[id(developed)] = sha
-        out.append((developed, path, sha))
+        target = None if only_final and not developed.final else out_dir
+        path, sha, data = save_one(developed, target, library, parent)
+        written[id(developed)] = (sha, data)
+        if target is not None:
+            out.append((developed, path, sha))
     return out
 
 

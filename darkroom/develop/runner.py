@@ -31,6 +31,7 @@ from darkroom.models.cache import get_engine
 from darkroom.models.hashing import a1111_short_hash
 from darkroom.models.registry import Registry
 from darkroom.settings import Settings
+from darkroom.trust.gate import RunAudit
 
 STEPS: dict[str, Callable] = {
     "generate": lambda ctx, frame, step, index: run_generate(ctx, step),
@@ -50,6 +51,7 @@ class Developed:
     parent: "Developed | None" = None
     final: bool = True
     latents: torch.Tensor | None = None
+    audit_ref: str | None = None
 
     @property
     def op(self) -> str:
@@ -80,15 +82,29 @@ def load_engine(recipe: Recipe, settings: Settings):
 
 def start(recipe: Recipe, settings: Settings | None, progress: Progress | None,
           load_input: Callable | None = None, on_step: Callable | None = None) -> RunContext:
+    """Admit the recipe (policy, audit), load its model, set up the run."""
     settings = settings or Settings()
+    audit = RunAudit(settings, recipe)
+    audit.admit(recipe)
     if settings.threads > 0:
         torch.set_num_threads(settings.threads)
     engine = load_engine(recipe, settings)
+    audit.model_loaded(engine)
+    on_step = _chain(audit.step_done, on_step)
     if load_input is None:
         from darkroom.library import Library
 
         load_input = Library(settings).open_input
     return RunContext(engine=engine, progress=progress, load_input=load_input, on_step=on_step)
+
+
+def _chain(first: Callable, then: Callable | None) -> Callable:
+    def both(developed):
+        first(developed)
+        if then is not None:
+            then(developed)
+
+    return both
 
 
 def develop(recipe: Recipe, settings: Settings | None = None, progress: Progress | None = None,

@@ -76,6 +76,7 @@ def finish_image(
     model: str | None = None,
     share_prompt: str | None = None,
     require_watermark: bool = False,
+    extra_text: dict[str, str] | None = None,
     settings: Settings | None = None,
     identity=None,
     audit=None,
@@ -84,7 +85,8 @@ def finish_image(
     return mark_image(
         image, parameters_text=parameters_text, recipe_json=recipe_json, audit_ref=audit_ref, parent=parent,
         kind=kind, format=format, quality=quality, model=model, share_prompt=share_prompt,
-        require_watermark=require_watermark, settings=settings, identity=identity, audit=audit,
+        require_watermark=require_watermark, extra_text=extra_text, settings=settings, identity=identity,
+        audit=audit,
     ).data
 
 
@@ -101,6 +103,7 @@ def mark_image(
     model: str | None = None,
     share_prompt: str | None = None,
     require_watermark: bool = False,
+    extra_text: dict[str, str] | None = None,
     settings: Settings | None = None,
     identity=None,
     audit=None,
@@ -115,6 +118,7 @@ def mark_image(
     format          "png" (default), "jpeg" or "webp"
     model           model name/hash for IPTC AISystemUsed ("darkroom (<model>)")
     share_prompt    the prompt, only if the user opted in to publishing it (XMP + manifest)
+    extra_text      more PNG text chunks (e.g. lineage), written before the XMP packet
     identity        a keys.StudioIdentity (default: the studio's, created on first use)
     audit           an AuditLog: if given, an "export" event is appended after signing
     """
@@ -144,7 +148,7 @@ def mark_image(
     t0 = time.perf_counter()
     payload = None
     if watermark.can_watermark(width, height):
-        payload = watermark.new_payload()
+        payload = watermark.new_payload(seed=recipe_json.encode("utf-8"))
         rgb = watermark.embed(rgb, payload)
         report.watermark = watermark.payload_hex(payload)
     else:
@@ -171,7 +175,7 @@ def mark_image(
     out_image = Image.fromarray(rgb, "RGB")
     if alpha is not None:
         out_image.putalpha(alpha)
-    encoded = _encode(out_image, format, quality, parameters_text, recipe_json, packet)
+    encoded = _encode(out_image, format, quality, parameters_text, recipe_json, packet, extra_text or {})
     report.seconds["encode"] = time.perf_counter() - t0
 
     if payload is not None:
@@ -272,12 +276,15 @@ def sniff_format(data: bytes) -> str | None:
     return None
 
 
-def _encode(image: Image.Image, fmt: str, quality: int, parameters: str, recipe: str, packet: bytes) -> bytes:
+def _encode(image: Image.Image, fmt: str, quality: int, parameters: str, recipe: str, packet: bytes,
+            extra_text: dict[str, str]) -> bytes:
     buffer = io.BytesIO()
     if fmt == "png":
         info = PngImagePlugin.PngInfo()
         info.add_text("parameters", parameters)
         info.add_itxt("darkroom", recipe)
+        for key, value in extra_text.items():
+            info.add_itxt(key, value)
         info.add_itxt(xmp.PNG_KEYWORD, packet.decode("utf-8"))
         image.save(buffer, format="PNG", pnginfo=info)
     else:

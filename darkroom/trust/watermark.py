@@ -3,7 +3,8 @@
 Payload (48 bits, most significant first):
 
     16 bits  DARKROOM_TAG   the same for every darkroom image
-    32 bits  image id       random per exported image, recorded in the audit log and the
+    32 bits  image id       derived from the image's recipe (so a replay reproduces the
+                            pixels bit for bit), recorded in the audit log and the
                             signed C2PA manifest (assertion `org.darkroom.marking`)
 
 Ids are drawn so that the 48 bits hold between 18 and 30 ones: a flat or featureless
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import hashlib
 import secrets
 import sys
 from dataclasses import dataclass
@@ -88,10 +90,17 @@ def too_small_reason(width: int, height: int) -> str:
             f"least {MIN_PIXELS} (256x256)")
 
 
-def new_payload() -> int:
-    """A fresh 48-bit payload: the darkroom tag plus a random, balanced image id."""
+def new_payload(seed: bytes | None = None) -> int:
+    """A 48-bit payload: the darkroom tag plus a balanced image id, random or derived from `seed`."""
+    counter = 0
     while True:
-        payload = (DARKROOM_TAG << 32) | secrets.randbits(32)
+        if seed is None:
+            image_id = secrets.randbits(32)
+        else:
+            digest = hashlib.sha256(seed + counter.to_bytes(4, "big")).digest()
+            image_id = int.from_bytes(digest[:4], "big")
+            counter += 1
+        payload = (DARKROOM_TAG << 32) | image_id
         if 18 <= payload.bit_count() <= 30:
             return payload
 

@@ -1,0 +1,85 @@
+"""The trust gate of a run: the policy decides before any pixel is made, and every step
+becomes an audit event. `darkroom.develop.runner.develop` goes through here; there is no
+other way to run a recipe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+
+from darkroom.settings import Settings
+
+_POLICIES: dict[tuple, object] = {}
+
+
+def policy_for(settings: Settings):
+    """The policy for a data dir, loaded once per process (reloaded when policy.yaml changes)."""
+    from darkroom.trust.policy import Policy
+
+    admin = Path(settings.home) / "policy.yaml"
+    key = (str(settings.home), admin.stat().st_mtime_ns if admin.is_file() else None)
+    if key not in _POLICIES:
+        _POLICIES[key] = Policy.load(settings)
+    return _POLICIES[key]
+
+
+def prompt_texts(recipe) -> dict[str, str]:
+    """Every text of a recipe that conditions generation, named by step and field."""
+    texts = {}
+    for index, step in enumerate(recipe.steps):
+        for field in ("prompt", "negative_prompt"):
+            value = getattr(step, field, None)
+            if value:
+                texts[f"steps.{index}.{field}"] = value
+    return texts
+
+
+def pixel_sha256(image) -> str:
+    """A hash of an image's decoded pixels (its size and mode included)."""
+    header = f"{image.mode}:{image.width}x{image.height}:".encode()
+    return hashlib.sha256(header + image.tobytes()).hexdigest()
+
+
+class RunAudit:
+    """Audit events of one run: the admission decision, then one event per step."""
+
+    def __init__(self, settings: Settings, recipe):
+        from darkroom.trust.audit import AuditLog
+
+        self.log = AuditLog(settings)
+        self.settings = settings
+        self.recipe_sha256 = recipe.sha256()
+        self._last = time.perf_counter()
+
+    def admit(self, recipe) -> None:
+        """Check every prompt of the recipe; log the decision; raise PolicyBlocked if blocked."""
+        decision = policy_for(self.settings).check(prompt_texts(recipe) or {"prompt": ""})
+        self.log.append("policy", {"recipe_sha256": self.recipe_sha256, "recipe": recipe.canonical_json(),
+                                   **decision.to_dict()})
+        decision.raise_if_blocked()
+
+    def model_loaded(self, engine) -> None:
+        self.log.append("model", {"recipe_sha256": self.recipe_sha256, "name": engine.entry.name,
+                                  "sha256": engine.entry.sha256, "device": str(engine.device),
+                                  "dtype": str(engine.dtype).removeprefix("torch.")})
+        self._last = time.perf_counter()
+
+    def step_done(self, developed) -> None:
+        """One event per executed step: parameters, input and output pixel hashes, duration."""
+        now = time.perf_counter()
+        step = developed.recipe.steps[-1]
+        entry = self.log.append("step", {
+            "recipe_sha256": self.recipe_sha256,
+            "image_recipe_sha256": developed.recipe.sha256(),
+            "op": step.op,
+            "step_index": developed.step_index,
+            "batch_index": developed.batch_index,
+            "recipe": developed.recipe.canonical_json(),
+            "input_pixels_sha256": pixel_sha256(developed.parent.image) if developed.parent else None,
+            "output_pixels_sha256": pixel_sha256(developed.image),
+            "seconds": round(now - self._last, 4),
+        })
+        developed.audit_ref = entry.ref
+        self._last = now
