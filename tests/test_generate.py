@@ -45,7 +45,8 @@ def test_generate_writes_png_with_infotext_and_recipe(tiny_model, tmp_path, caps
 
 
 def test_infotext_is_read_by_sd_parsers(tiny_model, tmp_path, capsys):
-    sd_parsers = pytest.importorskip("sd_parsers")
+    import sd_parsers
+
     assert generate("a red circle, (blue:1.2)", "--seed", "7", "-o", str(tmp_path)) == 0
     path = capsys.readouterr().out.strip()
     prompt_info = sd_parsers.ParserManager().parse(path)

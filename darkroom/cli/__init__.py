@@ -27,6 +27,8 @@ COMMANDS = [
     "variants",
     "keep",
     "lineage",
+    "retention",
+    "erase",
 ]
 
 

@@ -14,7 +14,30 @@ def register(sub) -> None:
     parser.add_argument("recipe", type=Path, help="recipe JSON file, or a darkroom PNG")
     parser.add_argument("-o", "--output", type=Path, default=Path("out"), help="output folder (default: ./out)")
     parser.add_argument("--final-only", action="store_true", help="write only the final pictures")
+    add_scope_arguments(parser)
     parser.set_defaults(run=run)
+
+
+def add_scope_arguments(parser: argparse.ArgumentParser) -> None:
+    """--project, --consent, --label: who a run belongs to and what the user confirmed (not in the recipe)."""
+    from darkroom.trust.consent import BASES
+
+    parser.add_argument("--project", help="library project the pictures belong to, for retention and erasure "
+                        "(default: $DARKROOM_PROJECT or 'default')")
+    parser.add_argument("--consent", nargs="?", const="consent", choices=BASES, metavar="BASIS",
+                        help="confirm you may edit the photos of people among the inputs (GDPR Art. 6): the "
+                        "person's consent (default), or 'contract' / 'legitimate-interests'; logged")
+    parser.add_argument("--label", action="store_true", default=None,
+                        help="draw a visible 'KI-generiert / AI-generated' band into pictures derived from "
+                        "uploaded photos (deep-fake disclosure, AI Act Art. 50(4)); kept with the photo")
+
+
+def scope_of(args: argparse.Namespace):
+    """The run scope (darkroom.trust.gate.run_scope) the command line asks for."""
+    from darkroom.trust.gate import run_scope
+
+    return run_scope(project=getattr(args, "project", None), consent=getattr(args, "consent", None),
+                     label=getattr(args, "label", None))
 
 
 def load_recipe(path: Path):
@@ -60,7 +83,8 @@ def develop_and_write(recipe, out_dir: Path, settings=None, *, final_only: bool 
 
 def run(args: argparse.Namespace) -> int:
     recipe = load_recipe(args.recipe)
-    written = develop_and_write(recipe, args.output, final_only=args.final_only, base=args.recipe.parent)
+    with scope_of(args):
+        written = develop_and_write(recipe, args.output, final_only=args.final_only, base=args.recipe.parent)
     for developed, path, sha in written:
         print(path)
         print(f"  step {developed.step_index} {developed.op:<8} {developed.image.width}x{developed.image.height} "

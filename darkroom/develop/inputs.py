@@ -15,15 +15,25 @@ from darkroom.develop.recipe import INPUT_REF, Recipe
 
 def ingest_inputs(recipe: Recipe, library, base: Path | None = None) -> Recipe:
     """`recipe` with every input path taken into `library`; relative paths are looked up in `base` too."""
+    from darkroom.trust import consent
+    from darkroom.trust.gate import current_scope
 
-    def ref(value: str) -> str:
+    scope = current_scope()
+
+    def ref(value: str, photo: bool = True) -> str:
         if value.startswith(INPUT_REF):
             library.get_bytes(value)  # fail now, before any step runs, if it is missing
             return value
         path = Path(value).expanduser()
         if not path.is_absolute() and base is not None and not path.exists():
             path = base / path
-        return library.ingest(path)
+        # A photo of a person needs a lawful basis before it is even stored (darkroom.trust.consent).
+        if photo:
+            consent.guard_upload(path, library.settings, scope)
+        sha = library.ingest(path)
+        if photo:
+            consent.note_upload(path, sha, library.settings, scope)
+        return sha
 
     steps = []
     for step in recipe.steps:
@@ -32,6 +42,6 @@ def ingest_inputs(recipe: Recipe, library, base: Path | None = None) -> Recipe:
             update["image"] = ref(step.image)
         zone = getattr(step, "zone", None)
         if zone is not None and zone.kind == "mask":
-            update["zone"] = zone.model_copy(update={"image": ref(zone.image)})
+            update["zone"] = zone.model_copy(update={"image": ref(zone.image, photo=False)})
         steps.append(step.model_copy(update=update) if update else step)
     return recipe.model_copy(update={"steps": steps})

@@ -29,9 +29,13 @@ def render(image: Image.Image, *, parameters: str, recipe_json: str, audit_ref: 
 
     Finished by `darkroom.trust.marking.finish_image`: A1111 parameters, recipe and lineage
     chunks, IPTC XMP, invisible watermark, and last the signed C2PA manifest (with `parent`,
-    the picture it was developed from, as its parentOf ingredient)."""
+    the picture it was developed from, as its parentOf ingredient). A picture derived from a
+    photo marked for labelling (`darkroom.trust.consent`) first gets its visible
+    "KI-generiert / AI-generated" band and infotext note, so a replay renders the same bytes."""
+    from darkroom.trust.consent import apply_label
     from darkroom.trust.marking import finish_image
 
+    image, parameters = apply_label(image, parameters, recipe_json, settings)
     extra = {LINEAGE_CHUNK: canonical_json(lineage)} if lineage is not None else None
     return finish_image(image, parameters_text=parameters, recipe_json=recipe_json, audit_ref=audit_ref,
                         parent=parent, kind="created" if parent is None else "edited", model=model,
@@ -66,7 +70,7 @@ def save_one(developed, out_dir: Path | None, library, parent: tuple[str, bytes]
     """Write one developed picture into `out_dir` (None: only into the library) and record it.
 
     `parent` is the (sha256, file bytes) of the picture it was developed from."""
-    from darkroom.trust.audit import AuditLog
+    from darkroom.trust.gate import scoped_audit
 
     parent_sha, parent_bytes = parent or (None, None)
     if parent_bytes is None and developed.op != "generate":
@@ -74,7 +78,7 @@ def save_one(developed, out_dir: Path | None, library, parent: tuple[str, bytes]
     fields = dict(parameters=developed.infotext, recipe_json=developed.recipe.canonical_json(),
                   lineage=lineage_of(developed, parent_sha), audit_ref=developed.audit_ref or "none",
                   parent=parent_bytes, model=developed.recipe.model.name, settings=library.settings,
-                  audit=AuditLog(library.settings))
+                  audit=scoped_audit(library.settings))
     path = None
     if out_dir is not None:
         out_dir = Path(out_dir)

@@ -7,12 +7,18 @@ audit log, which has its own `audit_*` tables):
     library_images     one row per file: kind (image, input, sheet), size, the recipe that
                        made it, its parent's sha256 and the step (index, op) that made it
     library_variants   which files were made as variants of one step, and which one was kept
+    library_members    which project(s) a file belongs to (`project` on library_images is the
+                       first one); retention and erasure work per project
+
+Deletes overwrite the freed SQLite pages (`secure_delete`); `compact()` also vacuums and
+truncates the WAL, so an erased row leaves no copy anywhere in the data dir.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import os
 import sqlite3
 import time
 from contextlib import closing
@@ -34,9 +40,16 @@ CREATE TABLE IF NOT EXISTS library_images (
     parent_sha256 TEXT,
     step_index INTEGER, op TEXT,
     source_path TEXT,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    project TEXT NOT NULL DEFAULT 'default'
 );
 CREATE INDEX IF NOT EXISTS library_images_parent ON library_images(parent_sha256);
+CREATE TABLE IF NOT EXISTS library_members (
+    sha256 TEXT NOT NULL,
+    project TEXT NOT NULL,
+    PRIMARY KEY (sha256, project)
+);
+CREATE INDEX IF NOT EXISTS library_members_project ON library_members(project);
 CREATE TABLE IF NOT EXISTS library_variants (
     group_id TEXT NOT NULL,
     sha256 TEXT NOT NULL,
@@ -49,6 +62,8 @@ CREATE TABLE IF NOT EXISTS library_variants (
 CREATE INDEX IF NOT EXISTS library_variants_sha ON library_variants(sha256);
 """
 REF = "sha256:"
+COLUMNS = ("sha256, kind, width, height, recipe_sha256, recipe, parent_sha256, step_index, op, source_path, "
+           "created, project")
 
 
 @dataclass
@@ -64,6 +79,7 @@ class LibraryImage:
     op: str | None
     source_path: str | None
     created: float
+    project: str = "default"
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -82,8 +98,16 @@ class Library:
         db = sqlite3.connect(self.db_path, timeout=30)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA busy_timeout=30000")
+        db.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not left in free pages
+        _migrate(db)
         db.executescript(SCHEMA)
         return db
+
+    def compact(self) -> None:
+        """Rewrite the database without free pages and empty the WAL (after erasing rows)."""
+        with closing(self._connect()) as db:
+            db.execute("VACUUM")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # ------------------------------------------------------------------ files
     def object_path(self, sha256: str) -> Path:
@@ -91,8 +115,14 @@ class Library:
 
     def put(self, data: bytes, *, kind: str = "image", recipe: str | None = None, recipe_sha256: str | None = None,
             parent: str | None = None, step_index: int | None = None, op: str | None = None,
-            source_path: str | None = None) -> str:
-        """Store `data` (PNG bytes) and its metadata; the sha256 of the bytes is its name."""
+            source_path: str | None = None, project: str | None = None) -> str:
+        """Store `data` (PNG bytes) and its metadata; the sha256 of the bytes is its name.
+
+        `project` defaults to the current run scope's (`darkroom.trust.gate.current_scope`)."""
+        if project is None:
+            from darkroom.trust.gate import current_scope
+
+            project = current_scope().project
         sha = sha256_bytes(data)
         path = self.object_path(sha)
         if not path.exists():
@@ -102,8 +132,10 @@ class Library:
         with closing(self._connect()) as db, db:
             db.execute(
                 "INSERT OR IGNORE INTO library_images (sha256, kind, width, height, recipe_sha256, recipe, "
-                "parent_sha256, step_index, op, source_path, created) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (sha, kind, width, height, recipe_sha256, recipe, parent, step_index, op, source_path, time.time()))
+                "parent_sha256, step_index, op, source_path, created, project) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (sha, kind, width, height, recipe_sha256, recipe, parent, step_index, op, source_path, time.time(),
+                 project))
+            db.execute("INSERT OR IGNORE INTO library_members (sha256, project) VALUES (?, ?)", (sha, project))
             if source_path:
                 db.execute("UPDATE library_images SET source_path = ? WHERE sha256 = ?", (source_path, sha))
         return sha
@@ -145,8 +177,7 @@ class Library:
     # ------------------------------------------------------------------ records
     def get(self, sha256: str) -> LibraryImage | None:
         with closing(self._connect()) as db:
-            row = db.execute("SELECT sha256, kind, width, height, recipe_sha256, recipe, parent_sha256, step_index, "
-                             "op, source_path, created FROM library_images WHERE sha256 = ?",
+            row = db.execute(f"SELECT {COLUMNS} FROM library_images WHERE sha256 = ?",
                              (sha256.removeprefix(REF),)).fetchone()
         return LibraryImage(*row) if row else None
 
@@ -202,3 +233,88 @@ class Library:
         with closing(self._connect()) as db:
             return [(r[0], r[1], bool(r[2])) for r in db.execute(
                 "SELECT sha256, label, kept FROM library_variants WHERE group_id = ? ORDER BY position", (group_id,))]
+
+    # ------------------------------------------------------------------ scopes and deletion
+    def records(self, project: str | None = None) -> list[LibraryImage]:
+        """Every file's record, oldest first; with `project`, the files that belong to it."""
+        with closing(self._connect()) as db:
+            if project is None:
+                rows = db.execute(f"SELECT {COLUMNS} FROM library_images ORDER BY created").fetchall()
+            else:
+                rows = db.execute(f"SELECT {COLUMNS} FROM library_images WHERE sha256 IN "
+                                  "(SELECT sha256 FROM library_members WHERE project = ?) ORDER BY created",
+                                  (project,)).fetchall()
+        return [LibraryImage(*row) for row in rows]
+
+    def projects(self, sha256: str | None = None) -> list[str]:
+        """All projects, or the projects one file belongs to."""
+        with closing(self._connect()) as db:
+            if sha256 is None:
+                rows = db.execute("SELECT DISTINCT project FROM library_members ORDER BY project")
+            else:
+                rows = db.execute("SELECT project FROM library_members WHERE sha256 = ? ORDER BY project",
+                                  (sha256.removeprefix(REF),))
+            return [r[0] for r in rows]
+
+    def descendants(self, sha256: str) -> list[str]:
+        """Every file developed from `sha256`, children before grandchildren (not `sha256` itself)."""
+        found: list[str] = []
+        todo = [sha256.removeprefix(REF)]
+        with closing(self._connect()) as db:
+            while todo:
+                rows = db.execute("SELECT sha256 FROM library_images WHERE parent_sha256 = ?", (todo.pop(0),))
+                for (child,) in rows.fetchall():
+                    if child not in found:
+                        found.append(child)
+                        todo.append(child)
+        return found
+
+    def leave(self, sha256: str, project: str) -> None:
+        """Take a file out of one project (it stays for the others)."""
+        with closing(self._connect()) as db, db:
+            db.execute("DELETE FROM library_members WHERE sha256 = ? AND project = ?", (sha256, project))
+            db.execute("UPDATE library_images SET project = (SELECT project FROM library_members WHERE sha256 = ? "
+                       "ORDER BY project LIMIT 1) WHERE sha256 = ? AND project = ?", (sha256, sha256, project))
+
+    def remove(self, shas: list[str]) -> int:
+        """Delete files and every row about them (records, variants, memberships, privacy records).
+
+        File contents are overwritten before unlinking (best effort: SSDs and copy-on-write file
+        systems may keep old blocks). Returns the bytes removed. Call `compact()` afterwards."""
+        freed = 0
+        shas = [s.removeprefix(REF) for s in shas]
+        with closing(self._connect()) as db, db:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            for sha in shas:
+                db.execute("DELETE FROM library_images WHERE sha256 = ?", (sha,))
+                db.execute("DELETE FROM library_variants WHERE sha256 = ?", (sha,))
+                db.execute("DELETE FROM library_members WHERE sha256 = ?", (sha,))
+                if "privacy_inputs" in tables:
+                    db.execute("DELETE FROM privacy_inputs WHERE sha256 = ?", (sha,))
+        for sha in shas:
+            path = self.object_path(sha)
+            if path.is_file():
+                size = path.stat().st_size
+                with open(path, "r+b") as handle:
+                    handle.write(b"\0" * size)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                path.unlink()
+                freed += size
+                try:
+                    path.parent.rmdir()
+                except OSError:
+                    pass  # other files share the folder
+        return freed
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a database made by an earlier version up to SCHEMA (idempotent)."""
+    columns = {r[1] for r in db.execute("PRAGMA table_info(library_images)")}
+    if columns and "project" not in columns:
+        with db:
+            db.execute("ALTER TABLE library_images ADD COLUMN project TEXT NOT NULL DEFAULT 'default'")
+            db.execute("CREATE TABLE IF NOT EXISTS library_members (sha256 TEXT NOT NULL, project TEXT NOT NULL, "
+                       "PRIMARY KEY (sha256, project))")
+            db.execute("INSERT OR IGNORE INTO library_members (sha256, project) SELECT sha256, project "
+                       "FROM library_images")

@@ -1,17 +1,96 @@
 """The trust gate of a run: the policy decides before any pixel is made, and every step
 becomes an audit event. `darkroom.develop.runner.develop` goes through here; there is no
 other way to run a recipe.
+
+A run happens inside a `RunScope` (`with run_scope(project="p", consent="consent"):`): the
+project it belongs to (its audit subject, so erasing one project shreds only its events)
+and what the user confirmed for photos of people. The scope is not a generation
+parameter, so it stays out of the recipe and its hash.
 """
 
 from __future__ import annotations
 
+import contextvars
+import dataclasses
 import hashlib
+import os
+import re
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from darkroom.settings import Settings
 
 _POLICIES: dict[tuple, object] = {}
+DEFAULT_PROJECT = "default"
+_PROJECT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+@dataclasses.dataclass(frozen=True)
+class RunScope:
+    project: str = DEFAULT_PROJECT
+    consent: str | None = None  # the lawful basis the user confirmed for photos of people in the inputs
+    label: bool = False  # draw "KI-generiert / AI-generated" into outputs derived from such photos
+
+
+_SCOPE: contextvars.ContextVar[RunScope | None] = contextvars.ContextVar("darkroom_run_scope", default=None)
+
+
+def check_project(name: str) -> str:
+    from darkroom.errors import InvalidParameter
+
+    if not _PROJECT_NAME.fullmatch(name or ""):
+        raise InvalidParameter(f"project name {name!r}: use 1-64 letters, digits, '.', '_' or '-', "
+                               "starting with a letter or digit")
+    return name
+
+
+def current_scope() -> RunScope:
+    """The scope of the run in progress; outside one, the project is $DARKROOM_PROJECT or "default"."""
+    scope = _SCOPE.get()
+    return scope if scope is not None else RunScope(project=os.environ.get("DARKROOM_PROJECT") or DEFAULT_PROJECT)
+
+
+@contextmanager
+def run_scope(**changes):
+    """Run the enclosed code in a scope: project, consent (lawful basis), label."""
+    scope = dataclasses.replace(current_scope(), **{k: v for k, v in changes.items() if v is not None})
+    check_project(scope.project)
+    token = _SCOPE.set(scope)
+    try:
+        yield scope
+    finally:
+        _SCOPE.reset(token)
+
+
+def audit_subject(project: str) -> str:
+    """The audit subject whose key encrypts a project's personal fields."""
+    return f"project:{project}"
+
+
+class ScopedAudit:
+    """An AuditLog as `finish_image` sees it: export events go under the project's subject,
+    with the file hashes encrypted too, so erasing the project leaves no hash readable."""
+
+    PERSONAL_EXTRA = frozenset({"sha256", "parent_sha256"})
+
+    def __init__(self, log, subject: str):
+        self.log, self.subject, self.settings = log, subject, log.settings
+
+    def append(self, kind: str, payload: dict, subject: str | None = None, *, personal=None):
+        from darkroom.trust.audit import DEFAULT_PERSONAL
+
+        personal = (DEFAULT_PERSONAL if personal is None else frozenset(personal)) | self.PERSONAL_EXTRA
+        return self.log.append(kind, payload, subject or self.subject, personal=personal)
+
+    def __getattr__(self, name):
+        return getattr(self.log, name)
+
+
+def scoped_audit(settings: Settings) -> ScopedAudit:
+    from darkroom.trust.audit import AuditLog
+
+    return ScopedAudit(AuditLog(settings), audit_subject(current_scope().project))
 
 
 def policy_for(settings: Settings):
@@ -50,6 +129,8 @@ class RunAudit:
 
         self.log = AuditLog(settings)
         self.settings = settings
+        self.scope = current_scope()
+        self.subject = audit_subject(self.scope.project)
         self.recipe_sha256 = recipe.sha256()
         self._last = time.perf_counter()
 
@@ -57,8 +138,11 @@ class RunAudit:
         """Check every prompt of the recipe; log the decision; raise PolicyBlocked if blocked."""
         decision = policy_for(self.settings).check(prompt_texts(recipe) or {"prompt": ""})
         self.log.append("policy", {"recipe_sha256": self.recipe_sha256, "recipe": recipe.canonical_json(),
-                                   **decision.to_dict()})
+                                   **decision.to_dict()}, subject=self.subject)
         decision.raise_if_blocked()
+        from darkroom.trust.consent import check_inputs
+
+        check_inputs(recipe, self.settings, self.scope, self.log, self.subject)
 
     def model_loaded(self, engine) -> None:
         self.log.append("model", {"recipe_sha256": self.recipe_sha256, "name": engine.entry.name,
@@ -80,6 +164,6 @@ class RunAudit:
             "input_pixels_sha256": pixel_sha256(developed.parent.image) if developed.parent else None,
             "output_pixels_sha256": pixel_sha256(developed.image),
             "seconds": round(now - self._last, 4),
-        })
+        }, subject=self.subject)
         developed.audit_ref = entry.ref
         self._last = now

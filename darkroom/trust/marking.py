@@ -63,31 +63,9 @@ class MarkedImage:
     report: MarkingReport
 
 
-def finish_image(
-    image: bytes | Image.Image,
-    *,
-    parameters_text: str,
-    recipe_json: str,
-    audit_ref: str,
-    parent: Path | bytes | None = None,
-    kind: Literal["created", "edited"] = "created",
-    format: Literal["png", "jpeg", "webp"] = "png",
-    quality: int = 95,
-    model: str | None = None,
-    share_prompt: str | None = None,
-    require_watermark: bool = False,
-    extra_text: dict[str, str] | None = None,
-    settings: Settings | None = None,
-    identity=None,
-    audit=None,
-) -> bytes:
-    """The finished, marked, signed file. See `mark_image` for the arguments."""
-    return mark_image(
-        image, parameters_text=parameters_text, recipe_json=recipe_json, audit_ref=audit_ref, parent=parent,
-        kind=kind, format=format, quality=quality, model=model, share_prompt=share_prompt,
-        require_watermark=require_watermark, extra_text=extra_text, settings=settings, identity=identity,
-        audit=audit,
-    ).data
+def finish_image(image: bytes | Image.Image, **options) -> bytes:
+    """The finished, marked, signed file; the arguments are `mark_image`'s."""
+    return mark_image(image, **options).data
 
 
 def mark_image(
