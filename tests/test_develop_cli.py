@@ -170,8 +170,8 @@ def test_img2img_cli_takes_jpeg_and_webp_and_strips_their_metadata(tiny_model, t
 def test_inpaint_cli_face_zone_keeps_everything_outside_the_face(tiny_model, tmp_path, capsys):
     face = tmp_path / "face.png"
     synthetic_face().save(face)
-    assert main(["inpaint", str(face), "--zone", "face", "--consent", "--prompt", "a smiling face", "--inpaint-area", "masked",
-                 "--steps", "4", "--denoise", "0.9", "--mask-blur", "2", "--model", "tiny",
+    assert main(["inpaint", str(face), "--zone", "face", "--prompt", "a smiling face", "--inpaint-area", "masked",
+                 "--consent", "--steps", "4", "--denoise", "0.9", "--mask-blur", "2", "--model", "tiny",
                  "-o", str(tmp_path / "out")]) == 0
     made = capsys.readouterr().out.strip()
     before, after = pixels(face).astype(int), pixels(made).astype(int)

@@ -24,9 +24,11 @@ def add_scope_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--project", help="library project the pictures belong to, for retention and erasure "
                         "(default: $DARKROOM_PROJECT or 'default')")
-    parser.add_argument("--consent", nargs="?", const="consent", choices=BASES, metavar="BASIS",
-                        help="confirm you may edit the photos of people among the inputs (GDPR Art. 6): the "
-                        "person's consent (default), or 'contract' / 'legitimate-interests'; logged")
+    parser.add_argument("--consent", action="store_true",
+                        help="confirm you may edit the photos of people among the inputs: you have the person's "
+                        "consent (GDPR Art. 6(1)(a)); recorded in the audit log")
+    parser.add_argument("--basis", choices=BASES, help="confirm another lawful basis instead: contract (Art. "
+                        "6(1)(b)) or legitimate-interests (Art. 6(1)(f))")
     parser.add_argument("--label", action="store_true", default=None,
                         help="draw a visible 'KI-generiert / AI-generated' band into pictures derived from "
                         "uploaded photos (deep-fake disclosure, AI Act Art. 50(4)); kept with the photo")
@@ -36,8 +38,8 @@ def scope_of(args: argparse.Namespace):
     """The run scope (darkroom.trust.gate.run_scope) the command line asks for."""
     from darkroom.trust.gate import run_scope
 
-    return run_scope(project=getattr(args, "project", None), consent=getattr(args, "consent", None),
-                     label=getattr(args, "label", None))
+    basis = getattr(args, "basis", None) or ("consent" if getattr(args, "consent", False) else None)
+    return run_scope(project=getattr(args, "project", None), consent=basis, label=getattr(args, "label", None))
 
 
 def load_recipe(path: Path):
