@@ -59,3 +59,14 @@ def test_blocked_prompt_makes_no_pixels_and_is_logged(tiny_model, tmp_path, caps
     log = AuditLog(Settings())
     assert kinds(log) == ["policy"]
     assert log.last(1)[0].payload["action"] == "block"
+
+
+def test_image_history_reaches_back_through_its_parent(tiny_model, tmp_path, capsys):
+    code = main(["generate", "a blue square", "--model", "tiny", "--steps", "2", "--size", "32x32", "--seed", "4",
+                 "--hires-scale", "2", "--hires-denoise", "0.4", "-o", str(tmp_path)])
+    final = capsys.readouterr().out.split()[-1]
+    assert code == 0
+    from darkroom.trust.history import image_history
+
+    history = image_history(AuditLog(Settings()), final)
+    assert [e.kind for e in history] == ["policy", "model", "step", "step", "export", "export"]

@@ -43,11 +43,11 @@ def run(args: argparse.Namespace) -> int:
     text = "darkroom contact sheet " + group + "\n" + "\n".join(
         f"{i + 1}: {label}: sha256:{shas[id(d)]}" for i, (label, d) in enumerate(variants))
     from darkroom.develop.recipe import canonical_json
-    from darkroom.trust.audit import AuditLog
+    from darkroom.trust.gate import scoped_audit
 
-    audit = AuditLog(settings)
+    audit = scoped_audit(settings)
     listing = {"contact_sheet": group, "images": [shas[id(d)] for _, d in variants], "captions": captions}
-    entry = audit.append("contact_sheet", listing)
+    entry = audit.append("contact_sheet", listing, personal={"images", "captions"})
     sheet_path, data = output.write_image(sheet, output.next_path(args.output, "sheet", args.vary),
                                           parameters=text, recipe_json=canonical_json(listing),
                                           audit_ref=entry.ref, settings=settings, audit=audit)

@@ -28,14 +28,23 @@ def _history(log, export, depth: int) -> list:
         entry = log.resolve(ref)
         if entry is not None:
             found[entry.index] = entry
-    recipe = export.payload.get("recipe_sha256")
-    if isinstance(recipe, str):
+    # the image's own recipe, and the submitted recipe of the run whose step made it
+    recipes = {export.payload.get("recipe_sha256")}
+    recipes |= {entry.payload.get("recipe_sha256") for entry in list(found.values()) if entry.kind == "step"}
+    for recipe in recipes - {None}:
         for entry in log.find(recipe_sha256=recipe):
             if entry.index <= export.index:
                 found[entry.index] = entry
     parent = export.payload.get("parent_sha256")
     if isinstance(parent, str) and depth < 16:
-        for parent_export in log.find("export", sha256=parent)[-1:]:
+        for parent_export in _exports_of(log, parent)[-1:]:
             for entry in _history(log, parent_export, depth + 1):
                 found.setdefault(entry.index, entry)
     return [found[i] for i in sorted(found)]
+
+
+def _exports_of(log, sha256: str) -> list:
+    """Export events of a file; project-scoped exports keep the hash encrypted, so those are
+    compared after decryption."""
+    return log.find("export", sha256=sha256) or [
+        entry for entry in log.find("export") if entry.payload.get("sha256") == sha256]
