@@ -13,13 +13,13 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 
 setup: $(STAMP)
 
+# open-clip-torch only serves a test that compares our CLIP token ids with open_clip's;
+# --no-deps keeps it from pulling torchvision (a multi-GB CUDA build).
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "$(TORCH)"
 	$(PY) -m pip install -q -e '.[test]'
-	# only for a test that compares our CLIP token ids with open_clip's; --no-deps keeps
-	# it from pulling torchvision (a multi-GB CUDA build)
 	$(PY) -m pip install -q --no-deps "open-clip-torch==3.3.0"
 	touch $@
 

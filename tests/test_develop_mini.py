@@ -35,7 +35,8 @@ def test_generate_hires_inpaint_replay_and_lineage_on_the_default_model(tmp_path
     started = time.perf_counter()
     assert main(["develop", str(path), "-o", str(tmp_path / "out")]) == 0
     print(f"darkroom-mini generate -> hires 2x -> inpaint: {time.perf_counter() - started:.1f} s")
-    paths = capsys.readouterr().out.split()
+    out = capsys.readouterr().out
+    paths = [line for line in out.splitlines() if line.endswith(".png")]
     assert [Image.open(p).size for p in paths] == [(64, 64), (128, 128), (128, 128)]
     assert main(["replay", paths[2]]) == 0
     assert capsys.readouterr().out.startswith("identical: ")
