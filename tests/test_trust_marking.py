@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import struct
 
 import numpy as np
 import pytest
@@ -16,6 +15,7 @@ from darkroom.trust import provenance, watermark, xmp
 from darkroom.trust.audit import AuditLog
 from darkroom.trust.keys import load_identity
 from darkroom.trust.marking import finish_image, mark_image
+from pngfiles import png_chunks
 
 PARAMS = "a lighthouse at dusk, oil painting\nNegative prompt: blurry\nSteps: 20, Sampler: Euler a, Seed: 42"
 RECIPE = json.dumps({"darkroom_recipe": 1, "steps": [{"op": "generate", "prompt": "a lighthouse at dusk"}]},
@@ -28,15 +28,6 @@ def picture(width: int = 256, height: int = 256, seed: int = 0) -> Image.Image:
     rgb = np.stack([120 + 90 * np.sin(x / 23.0), 110 + 70 * np.cos(y / 17.0), (x + y) * 0.4], -1)
     rgb = rgb + rng.normal(0, 6, rgb.shape)
     return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), "RGB")
-
-
-def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
-    pos, out = 8, []
-    while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        out.append((data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]))
-        pos += 12 + length
-    return out
 
 
 @pytest.fixture(scope="module")

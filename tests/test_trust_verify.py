@@ -19,6 +19,7 @@ from darkroom.trust.audit import AuditLog
 from darkroom.trust.keys import load_identity
 from darkroom.trust.marking import mark_image
 from darkroom.trust.verify import format_report, verify_bytes, verify_file
+from pngfiles import png_chunks
 
 PARAMS = "a harbour in fog\nSteps: 20, Seed: 7"
 RECIPE = '{"darkroom_recipe":1,"steps":[{"op":"generate","seed":7}]}'
@@ -30,15 +31,6 @@ def picture(width: int = 320, height: int = 320, seed: int = 1) -> Image.Image:
     rgb = np.stack([130 + 80 * np.sin(x / 19.0 + y / 41.0), 100 + 60 * np.cos(y / 13.0), 60 + (x * 0.3)], -1)
     rgb = rgb + rng.normal(0, 7, rgb.shape)
     return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), "RGB")
-
-
-def chunks(data: bytes) -> list[tuple[bytes, bytes]]:
-    pos, out = 8, []
-    while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        out.append((data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]))
-        pos += 12 + length
-    return out
 
 
 def assemble(parts: list[tuple[bytes, bytes]]) -> bytes:
@@ -53,7 +45,7 @@ def with_pixels(data: bytes, rgb: np.ndarray) -> bytes:
     included, stays byte for byte: a pixel edit that keeps the metadata."""
     raw = b"".join(b"\x00" + row.tobytes() for row in rgb.astype(np.uint8))
     parts, done = [], False
-    for kind, body in chunks(data):
+    for kind, body in png_chunks(data):
         if kind == b"IDAT":
             if not done:
                 parts.append((b"IDAT", zlib.compress(raw)))
@@ -113,7 +105,7 @@ def test_flipped_byte_in_the_file_makes_it_invalid(studio):
 def test_edited_xmp_makes_the_manifest_invalid(studio):
     settings, _, marked = studio
     parts = []
-    for kind, body in chunks(marked.data):
+    for kind, body in png_chunks(marked.data):
         if kind == b"iTXt" and body.startswith(b"XML:com.adobe.xmp"):
             body = body.replace(b"trainedAlgorithmicMedia", b"digitalCapture")
         parts.append((kind, body))
