@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -80,26 +81,23 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextmanager
 def progress_bar():
-    from contextlib import contextmanager
-
+    """A tqdm bar on stderr, restarted for each denoising run (one per picture and step)."""
     from tqdm import tqdm
 
-    @contextmanager
-    def bar():
-        state = {"bar": None}
+    bar = None
 
-        def update(done: int, total: int) -> None:
-            if state["bar"] is None or done == 1:
-                if state["bar"] is not None:
-                    state["bar"].close()
-                state["bar"] = tqdm(total=total, unit="step", file=sys.stderr, leave=False)
-            state["bar"].update(1)
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None or done == 1:
+            if bar is not None:
+                bar.close()
+            bar = tqdm(total=total, unit="step", file=sys.stderr, leave=False)
+        bar.update(1)
 
-        try:
-            yield update
-        finally:
-            if state["bar"] is not None:
-                state["bar"].close()
-
-    return bar()
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.close()

@@ -60,11 +60,6 @@ def next_path(out_dir: Path, seed: int | str, label: str = "") -> Path:
     return out_dir / f"{max(numbers, default=-1) + 1:05d}-{seed}{suffix}.png"
 
 
-def save(developed, out_dir: Path, library, parent: tuple[str, bytes] | None = None) -> Path:
-    """Write one developed picture into `out_dir` and the library."""
-    return save_one(developed, out_dir, library, parent)[0]
-
-
 def save_one(developed, out_dir: Path | None, library, parent: tuple[str, bytes] | None = None
              ) -> tuple[Path | None, str, bytes]:
     """Write one developed picture into `out_dir` (None: only into the library) and record it.
@@ -75,7 +70,8 @@ def save_one(developed, out_dir: Path | None, library, parent: tuple[str, bytes]
     parent_sha, parent_bytes = parent or (None, None)
     if parent_bytes is None and developed.op != "generate":
         parent_sha, parent_bytes = _input_picture(developed, library)
-    fields = dict(parameters=developed.infotext, recipe_json=developed.recipe.canonical_json(),
+    recipe_json = developed.recipe.canonical_json()
+    fields = dict(parameters=developed.infotext, recipe_json=recipe_json,
                   lineage=lineage_of(developed, parent_sha), audit_ref=developed.audit_ref or "none",
                   parent=parent_bytes, model=developed.recipe.model.name, settings=library.settings,
                   audit=scoped_audit(library.settings))
@@ -89,7 +85,7 @@ def save_one(developed, out_dir: Path | None, library, parent: tuple[str, bytes]
     else:
         data = render(developed.image, **fields)
     sha = hashlib.sha256(data).hexdigest()
-    library.put(data, kind="image", recipe=developed.recipe.canonical_json(),
+    library.put(data, kind="image", recipe=recipe_json,
                 recipe_sha256=developed.recipe.sha256(), parent=parent_sha,
                 step_index=developed.step_index, op=developed.op,
                 source_path=str(path.resolve()) if path else None)
