@@ -46,14 +46,15 @@ def pipeline_from_run(run: str, weights: str = "ema"):
     """Build the pipeline in memory from a training checkpoint (for probes while training)."""
     from diffusers import StableDiffusionPipeline
     from transformers import CLIPTokenizer
+
     from . import models
-    data = torch.load(os.path.join(run, "latents.pt"), weights_only=False)
-    ck = torch.load(os.path.join(run, "unet_ckpt.pt"), weights_only=False)
+    from .train import load, load_vae
+    data = load(os.path.join(run, "latents.pt"))
+    ck = load(os.path.join(run, "unet_ckpt.pt"))
     tok = CLIPTokenizer.from_pretrained(os.path.join(run, "tokenizer"))
-    vae = models.make_vae()
-    vae.load_state_dict(torch.load(os.path.join(run, "vae.pt"), weights_only=False)["model"])
+    vae = load_vae(run)
     vae.register_to_config(scaling_factor=float(data["scaling_factor"]))
-    unet = models.make_unet()
+    unet = models.make_unet(**ck.get("arch", {}))
     te = models.make_text_encoder(len(tok), tok.bos_token_id, tok.eos_token_id, tok.pad_token_id)
     src = ck["ema"] if weights == "ema" else {"unet": ck["unet"], "te": ck["te"]}
     unet.load_state_dict(src["unet"])
@@ -92,7 +93,26 @@ def rate(scores: list[dict[str, bool]]) -> dict[str, float]:
 def eval_txt2img(pipe, n=200, seed=1, heldout="exclude", **kw) -> dict[str, float]:
     scenes = eval_scenes(n, seed, heldout)
     imgs = txt2img(pipe, [world.full_caption(s) for s in scenes], seed, **kw)
-    return rate([checker.score(checker.analyze(im), s) for im, s in zip(imgs, scenes)])
+    scores = [checker.score(checker.analyze(im), s) for im, s in zip(imgs, scenes)]
+    out = rate(scores)
+    for size in world.SIZE_NAMES:
+        out[f"shape ({size})"] = float(np.mean([r["shape"] for r, s in zip(scores, scenes) if s.objects[0].size == size]))
+    return out
+
+
+def eval_vae(pipe, n=200, seed=7) -> dict[str, float]:
+    """The autoencoder alone: ground-truth renders through encode/decode, read by the checker
+    (the ceiling of what the UNet's latents can show)."""
+    scenes = eval_scenes(n, seed)
+    x = torch.stack([torch.from_numpy(np.asarray(world.render(s), np.float32) / 127.5 - 1).permute(2, 0, 1)
+                     for s in scenes]).to(pipe.device)
+    with torch.no_grad():
+        rec = pipe.vae.decode(pipe.vae.encode(x).latent_dist.mean).sample.clamp(-1, 1)
+    mae = float((rec - x).abs().mean()) * 127.5
+    arr = ((rec.permute(0, 2, 3, 1).cpu().numpy() + 1) * 127.5).round().astype(np.uint8)
+    out = rate([checker.score(checker.analyze(a), s) for a, s in zip(arr, scenes)])
+    out["MAE/255"] = mae
+    return out
 
 
 def eval_inpaint(pipe, n=100, seed=3, steps=20, cfg=5.0, batch=25) -> dict[str, float]:
@@ -174,8 +194,13 @@ def eval_hires(pipe, n=100, seed=5, denoise=0.45, steps=20, cfg=5.0, batch=25) -
 
 def eval_samplers(pipe, n=25, seed=6) -> dict[str, dict[str, float]]:
     """Prompt following with the A1111 samplers built from the shipped scheduler config."""
-    from diffusers import (DDIMScheduler, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler,
-                           EulerDiscreteScheduler, UniPCMultistepScheduler)
+    from diffusers import (
+        DDIMScheduler,
+        DPMSolverMultistepScheduler,
+        EulerAncestralDiscreteScheduler,
+        EulerDiscreteScheduler,
+        UniPCMultistepScheduler,
+    )
     cfg = pipe.scheduler.config
     samplers = {
         "DDIM": lambda: DDIMScheduler.from_config(cfg),
@@ -228,9 +253,11 @@ def main(argv=None):
     p.add_argument("--m", type=int, default=100, help="images per other set")
     p.add_argument("--sets", default="txt2img,held-out,inpaint,img2img,hires,samplers,speed")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--device", default="cpu", help="cpu or cuda (seeds stay on the CPU, so images match)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     pipe = pipeline_from_run(args.run) if args.run else load_pipeline(args.model)
+    pipe.to(args.device)
     n = 40 if args.quick else args.n
     m = 25 if args.quick else args.m
     sets = args.sets.split(",")
@@ -242,6 +269,8 @@ def main(argv=None):
             rows.append((set_name, k, v, TARGETS.get((set_name, k))))
         print(f"  [{time.time() - t0:.0f}s] {set_name}: " + ", ".join(f"{k} {v:.3f}" for k, v in res.items()), flush=True)
 
+    if "vae" in sets:
+        add("vae", eval_vae(pipe, n))
     if "txt2img" in sets:
         add("txt2img", eval_txt2img(pipe, n))
     if "held-out" in sets:
@@ -271,7 +300,7 @@ def main(argv=None):
         if tgt is None:
             print(f"| {s} | {k} | {v:.3f} | | |")
         else:
-            lower_better = k in ("unmasked MAD/255", "s/image", "MB")
+            lower_better = k in ("unmasked MAD/255", "s/image", "MB", "MAE/255")
             ok = v <= tgt if lower_better else v >= tgt
             print(f"| {s} | {k} | {v:.3f} | {'<=' if lower_better else '>='} {tgt} | {'yes' if ok else 'NO'} |")
 

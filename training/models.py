@@ -12,14 +12,14 @@ SCHEDULER_KW = dict(
 )
 
 
-def make_vae():
+def make_vae(channels=(16, 32, 64), layers=1):
     from diffusers import AutoencoderKL
     return AutoencoderKL(
         in_channels=3, out_channels=3,
         down_block_types=("DownEncoderBlock2D",) * 3,
         up_block_types=("UpDecoderBlock2D",) * 3,
-        block_out_channels=(16, 32, 64),
-        layers_per_block=1,
+        block_out_channels=tuple(channels),
+        layers_per_block=layers,
         latent_channels=4,
         # one group: flat colour areas survive normalisation (with 2 channels per group they
         # collapse to a sign pattern, and the VAE learns flat colours very slowly)
@@ -29,14 +29,14 @@ def make_vae():
     )
 
 
-def make_unet():
+def make_unet(channels=(32, 64, 128), layers=1):
     from diffusers import UNet2DConditionModel
     return UNet2DConditionModel(
         sample_size=16, in_channels=4, out_channels=4,
         down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"),
         up_block_types=("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
-        block_out_channels=(32, 64, 128),
-        layers_per_block=1,
+        block_out_channels=tuple(channels),
+        layers_per_block=layers,
         cross_attention_dim=64,
         attention_head_dim=4,
         norm_num_groups=4,

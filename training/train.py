@@ -2,14 +2,16 @@
 
 Stages (all resumable, deterministic by --seed):
   vae      train the AutoencoderKL on rendered scenes               -> RUN/vae.pt
-  latents  render N scenes, encode them once                        -> RUN/latents.pt
+  latents  render N scenes (and N' at 128x128), encode them once    -> RUN/latents.pt
+  decoder  fine-tune the VAE decoder, encoder frozen (sharper edges) -> RUN/vae.pt
   unet     train UNet + CLIP text encoder jointly on cached latents  -> RUN/unet_ckpt.pt
            (zero terminal SNR, v-prediction, EMA weights)
   export   write the diffusers StableDiffusionPipeline folder (fp16 safetensors)
-  all      the four in order
+  all      the five in order
 
-Usage (the defaults are the shipped recipe; about 1 h 45 min on one busy core):
+Usage (the defaults are the shipped recipe):
   OMP_NUM_THREADS=1 python -m training.train all --run training/runs/main --out darkroom/models/mini
+  python -m training.train all --device cuda ...      # the same recipe on a GPU
 """
 from __future__ import annotations
 
@@ -36,6 +38,14 @@ def to_tensor(imgs) -> torch.Tensor:
     return torch.from_numpy(a).permute(0, 3, 1, 2).contiguous()
 
 
+def load(path):
+    return torch.load(path, weights_only=False, map_location="cpu")
+
+
+def csv_ints(text: str) -> tuple[int, ...]:
+    return tuple(int(v) for v in text.split(","))
+
+
 def atomic_save(obj, path):
     tmp = path + ".tmp"
     torch.save(obj, tmp)
@@ -45,11 +55,12 @@ def atomic_save(obj, path):
 # ---------------------------------------------------------------- VAE
 def train_vae(args):
     path = os.path.join(args.run, "vae.pt")
-    vae = models.make_vae()
+    arch = {"channels": csv_ints(args.vae_channels), "layers": args.vae_layers}
+    vae = models.make_vae(**arch).to(args.device)
     opt = torch.optim.AdamW(vae.parameters(), lr=args.vae_lr, weight_decay=0.0)
     step = 0
     if os.path.exists(path):
-        ck = torch.load(path, weights_only=False)
+        ck = load(path)
         vae.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
         step = ck["step"]
@@ -67,12 +78,13 @@ def train_vae(args):
             c = args.vae_crop
             ox, oy = (rng.integers(0, (64 - c) // 4 + 1, 2) * 4).tolist()
             x = x[:, :, oy:oy + c, ox:ox + c]
+        x = x.to(args.device)
         g = torch.Generator().manual_seed(args.seed * 7919 + step)
         lr = args.vae_lr * min(1.0, (step + 1) / 100) * (0.5 * (1 + math.cos(math.pi * step / args.vae_steps)) * 0.9 + 0.1)
         for pg in opt.param_groups:
             pg["lr"] = lr
         post = vae.encode(x).latent_dist
-        z = post.mean + post.std * torch.randn(post.mean.shape, generator=g)
+        z = post.mean + post.std * torch.randn(post.mean.shape, generator=g).to(args.device)
         rec = vae.decode(z).sample
         l1 = (rec - x).abs().mean()
         loss = F.mse_loss(rec, x) + l1 + args.vae_kl * post.kl().mean()
@@ -84,41 +96,110 @@ def train_vae(args):
         if step % 25 == 0:
             log(f"vae step {step} loss {loss.item():.4f} mae/255 {l1.item() * 127.5:.2f} {(time.time() - t0) / (step - s0):.2f}s/it")
         if time.time() - last_save > 120 or step == args.vae_steps:
-            atomic_save({"model": vae.state_dict(), "opt": opt.state_dict(), "step": step}, path)
+            atomic_save({"model": vae.state_dict(), "opt": opt.state_dict(), "step": step, "arch": arch}, path)
             last_save = time.time()
 
 
-def load_vae(args):
-    vae = models.make_vae()
-    vae.load_state_dict(torch.load(os.path.join(args.run, "vae.pt"), weights_only=False)["model"])
-    vae.eval()
-    return vae
+def load_vae(run: str, device: str = "cpu"):
+    ck = load(os.path.join(run, "vae.pt"))
+    vae = models.make_vae(**ck.get("arch", {}))
+    vae.load_state_dict(ck["model"])
+    return vae.eval().to(device)
+
+
+def train_decoder(args):
+    """Fine-tune the VAE decoder with the encoder frozen: sharper edges (shapes) for the same
+    latents, so a UNet trained on them needs no retraining."""
+    path = os.path.join(args.run, "vae.pt")
+    ck = load(path)
+    vae = models.make_vae(**ck.get("arch", {})).to(args.device)
+    vae.load_state_dict(ck["model"])
+    step = ck.get("decoder_step", 0)
+    if step >= args.decoder_steps:
+        log("decoder: done already", step)
+        return
+    vae.requires_grad_(False)
+    params = list(vae.decoder.parameters()) + list(vae.post_quant_conv.parameters())
+    for p in params:
+        p.requires_grad_(True)
+    opt = torch.optim.AdamW(params, lr=args.decoder_lr, weight_decay=0.0)
+    if "decoder_opt" in ck:
+        opt.load_state_dict(ck["decoder_opt"])
+    last_save, t0, s0 = time.time(), time.time(), step
+    while step < args.decoder_steps:
+        rng = np.random.default_rng([args.seed, 4, step])
+        x = to_tensor([world.render(world.sample_scene(rng, heldout="any")) for _ in range(args.vae_batch)]).to(args.device)
+        g = torch.Generator().manual_seed(args.seed * 15485863 + step)
+        with torch.no_grad():
+            post = vae.encode(x).latent_dist
+            z = post.mean + post.std * torch.randn(post.mean.shape, generator=g).to(args.device)
+        if step < args.vae_full_from * args.decoder_steps:  # 32x32 crops on the latent grid
+            oy, ox = (rng.integers(0, 9, 2)).tolist()
+            z, x = z[:, :, oy:oy + 8, ox:ox + 8], x[:, :, 4 * oy:4 * oy + 32, 4 * ox:4 * ox + 32]
+        frac = step / args.decoder_steps
+        for pg in opt.param_groups:
+            pg["lr"] = args.decoder_lr * min(1.0, (step + 1) / 50) * (0.5 * (1 + math.cos(math.pi * frac)) * 0.9 + 0.1)
+        rec = vae.decode(z).sample
+        loss = F.mse_loss(rec, x) + (rec - x).abs().mean() + edge_loss(rec, x)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        step += 1
+        if step % 25 == 0:
+            log(f"decoder step {step} loss {loss.item():.4f} {(time.time() - t0) / (step - s0):.2f}s/it")
+        if time.time() - last_save > 120 or step == args.decoder_steps:
+            ck.update(model=vae.state_dict(), decoder_step=step, decoder_opt=opt.state_dict())
+            atomic_save(ck, path)
+            last_save = time.time()
+
+
+def edge_loss(rec: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """L1 between horizontal and vertical pixel differences: penalises blurred outlines."""
+    dx = (rec[..., :, 1:] - rec[..., :, :-1]) - (x[..., :, 1:] - x[..., :, :-1])
+    dy = (rec[..., 1:, :] - rec[..., :-1, :]) - (x[..., 1:, :] - x[..., :-1, :])
+    return dx.abs().mean() + dy.abs().mean()
 
 
 # ---------------------------------------------------------------- latents
 @torch.no_grad()
 def cache_latents(args):
     path = os.path.join(args.run, "latents.pt")
-    if os.path.exists(path):
+    vae = load_vae(args.run, args.device)
+    changed = not os.path.exists(path)
+    if not changed:
+        data = load(path)
         log("latents: cached already")
-        return
-    vae = load_vae(args)
-    rng = np.random.default_rng([args.seed, 2])
-    scenes = [world.sample_scene(rng, p_two=args.p_two, heldout="exclude") for _ in range(args.n_scenes)]
+    else:
+        rng = np.random.default_rng([args.seed, 2])
+        scenes = [world.sample_scene(rng, p_two=args.p_two, heldout="exclude") for _ in range(args.n_scenes)]
+        lat, errs = encode_scenes(vae, scenes, world.SIZE, args.device)
+        std = lat.std().item()
+        log(f"latents: std {std:.4f} mean {lat.mean().item():.4f} recon MAE {np.mean(errs):.2f}/255")
+        data = {"latents": lat.half(), "scenes": scenes, "scaling_factor": 1.0 / std, "vae_mae": float(np.mean(errs))}
+    if args.n_hires and "latents_hires" not in data:
+        # the same world rendered at 128x128 (32x32 latents), so that hires fix, which
+        # re-diffuses at twice the size, keeps sizes and shapes
+        rng = np.random.default_rng([args.seed, 5])
+        hires = [world.sample_scene(rng, p_two=args.p_two, heldout="exclude") for _ in range(args.n_hires)]
+        lat, _ = encode_scenes(vae, hires, 2 * world.SIZE, args.device)
+        data.update(latents_hires=lat.half(), scenes_hires=hires)
+        changed = True
+    if changed:
+        atomic_save(data, path)
+
+
+def encode_scenes(vae, scenes, size: int, device: str):
     lat, errs = [], []
     for i in range(0, len(scenes), 64):
-        x = to_tensor([world.render(s) for s in scenes[i:i + 64]])
+        x = to_tensor([world.render(s, size) for s in scenes[i:i + 64]]).to(device)
         m = vae.encode(x).latent_dist.mean
-        lat.append(m)
+        lat.append(m.cpu())
         if i < 640:
             errs.append((vae.decode(m).sample.clamp(-1, 1) - x).abs().mean().item() * 127.5)
         if i % 6400 == 0:
-            log(f"latents {i}/{len(scenes)}")
-    lat = torch.cat(lat)
-    std = lat.std().item()
-    log(f"latents: std {std:.4f} mean {lat.mean().item():.4f} recon MAE {np.mean(errs):.2f}/255")
-    atomic_save({"latents": lat.half(), "scenes": scenes, "scaling_factor": 1.0 / std,
-                 "vae_mae": float(np.mean(errs))}, path)
+            log(f"latents {size}px {i}/{len(scenes)}")
+    return torch.cat(lat), errs
 
 
 # ---------------------------------------------------------------- UNet + text encoder
@@ -131,58 +212,62 @@ def load_tokenizer(args):
 
 def train_unet(args):
     path = os.path.join(args.run, "unet_ckpt.pt")
-    data = torch.load(os.path.join(args.run, "latents.pt"), weights_only=False)
-    lat = data["latents"].float() * data["scaling_factor"]
-    scenes = data["scenes"]
+    data = load(os.path.join(args.run, "latents.pt"))
+    sets = [(data["latents"].float() * data["scaling_factor"], data["scenes"], args.batch)]
+    if args.hires_share and "latents_hires" in data:
+        sets.append((data["latents_hires"].float() * data["scaling_factor"], data["scenes_hires"],
+                     max(1, args.batch // 4)))
     tok = load_tokenizer(args)
-    unet = models.make_unet()
-    te = models.make_text_encoder(len(tok), tok.bos_token_id, tok.eos_token_id, tok.pad_token_id)
+    arch = {"channels": csv_ints(args.unet_channels), "layers": args.unet_layers}
+    unet = models.make_unet(**arch).to(args.device)
+    te = models.make_text_encoder(len(tok), tok.bos_token_id, tok.eos_token_id, tok.pad_token_id).to(args.device)
     sched = models.make_train_scheduler()
     params = list(unet.parameters()) + list(te.parameters())
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
     ema = {"unet": copy.deepcopy(unet.state_dict()), "te": copy.deepcopy(te.state_dict())}
     step = 0
     if os.path.exists(path):
-        ck = torch.load(path, weights_only=False)
+        ck = load(path)
         unet.load_state_dict(ck["unet"])
         te.load_state_dict(ck["te"])
         opt.load_state_dict(ck["opt"])
-        ema = ck["ema"]
+        ema = {k: {n: v.to(args.device) for n, v in sd.items()} for k, sd in ck["ema"].items()}
         step = ck["step"]
         log("resumed unet at step", step)
-    ema_params = [(ema["unet"][k], v) for k, v in unet.state_dict().items() if v.dtype.is_floating_point] + \
-                 [(ema["te"][k], v) for k, v in te.state_dict().items() if v.dtype.is_floating_point]
-    probs = None
-    if args.two_weight != 1.0:  # sample two-object scenes less (or more) often than cached
-        w = np.array([args.two_weight if len(sc.objects) == 2 else 1.0 for sc in scenes])
-        probs = w / w.sum()
+    pairs = [(ema["unet"][k], v) for k, v in unet.state_dict().items() if v.dtype.is_floating_point] + \
+            [(ema["te"][k], v) for k, v in te.state_dict().items() if v.dtype.is_floating_point]
+    ema_list, live_list = [e for e, _ in pairs], [v for _, v in pairs]
+    probs = [sampling_weights(sc, args.two_weight) for _, sc, _ in sets]
     last_save = time.time()
     t0, s0 = time.time(), step
     losses = []
     while step < args.steps:
         rng = np.random.default_rng([args.seed, 3, step])
-        idx = rng.choice(len(scenes), args.batch, p=probs) if probs is not None else rng.integers(0, len(scenes), args.batch)
+        k = 1 if len(sets) > 1 and rng.random() < args.hires_share else 0
+        lat, scenes, batch = sets[k]
+        idx = rng.choice(len(scenes), batch, p=probs[k]) if probs[k] is not None else rng.integers(0, len(scenes), batch)
         caps = [("" if rng.random() < args.p_uncond else world.caption(scenes[i], rng, args.p_drop)) for i in idx]
         ids = tok(caps, padding="max_length", max_length=77, truncation=True, return_tensors="pt").input_ids
         x0 = lat[torch.from_numpy(idx)]
         g = torch.Generator().manual_seed(args.seed * 104729 + step)
         noise = torch.randn(x0.shape, generator=g)
         # half the batch uniform over all timesteps, half over the noisy end where the layout
-        # (colours, position, size) is decided; the world has little fine detail to learn
-        t = torch.randint(0, 1000, (args.batch,), generator=g)
-        hi = torch.randint(args.t_high, 1000, (args.batch,), generator=g)
-        t = torch.where(torch.arange(args.batch) % 2 == 1, hi, t)
+        # (colours, position, size) is decided
+        t = torch.randint(0, 1000, (batch,), generator=g)
+        hi = torch.randint(args.t_high, 1000, (batch,), generator=g)
+        t = torch.where(torch.arange(batch) % 2 == 1, hi, t)
         xt = sched.add_noise(x0, noise, t)
         target = sched.get_velocity(x0, noise, t)
-        lr = args.lr * min(1.0, (step + 1) / args.warmup)
-        if step > args.decay_from * args.steps:
-            frac = (step - args.decay_from * args.steps) / ((1 - args.decay_from) * args.steps)
-            lr *= 0.5 * (1 + math.cos(math.pi * frac)) * 0.9 + 0.1
         for pg in opt.param_groups:
-            pg["lr"] = lr
-        h = te(ids)[0]
-        pred = unet(xt, t, h).sample
-        loss = F.mse_loss(pred, target)
+            pg["lr"] = learning_rate(args, step)
+        h = te(ids.to(args.device))[0]
+        pred = unet(xt.to(args.device), t.to(args.device), h).sample
+        err = (pred - target.to(args.device)) ** 2
+        if args.object_weight != 1.0:
+            w = 1.0 + (args.object_weight - 1.0) * object_masks([scenes[i] for i in idx], x0.shape[-1]).to(args.device)
+            loss = (err * w).mean() / w.mean()
+        else:
+            loss = err.mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -190,27 +275,70 @@ def train_unet(args):
         step += 1
         decay = min(args.ema, (1 + step) / (10 + step))
         with torch.no_grad():
-            for e, p in ema_params:
-                e.lerp_(p, 1 - decay)
+            torch._foreach_lerp_(ema_list, live_list, 1 - decay)
         losses.append(loss.item())
         if step % 50 == 0:
-            log(f"unet step {step} loss {np.mean(losses[-50:]):.4f} lr {lr:.2e} {(time.time() - t0) / (step - s0):.2f}s/it")
+            log(f"unet step {step} loss {np.mean(losses[-50:]):.4f} lr {learning_rate(args, step):.2e} "
+                f"{(time.time() - t0) / (step - s0):.2f}s/it")
         if time.time() - last_save > args.save_every or step == args.steps:
             atomic_save({"unet": unet.state_dict(), "te": te.state_dict(), "opt": opt.state_dict(),
-                         "ema": ema, "step": step}, path)
+                         "ema": ema, "step": step, "arch": arch}, path)
             last_save = time.time()
             log("saved", step)
+
+
+def object_masks(scenes, latent_size: int) -> torch.Tensor:
+    """1 on the latent pixels that an object touches (grown by one), else 0: (B, 1, S, S).
+    The background is most of every latent and easy; weighting the object's pixels up spends
+    the training on what the prompt asks for (its shape above all)."""
+    masks = []
+    for sc in scenes:
+        m = np.zeros((world.SIZE, world.SIZE), bool)
+        for o in sc.objects:
+            m |= world.shape_mask(o.shape, *o.center, o.extent)
+        masks.append(m)
+    m = torch.from_numpy(np.stack(masks)).float()[:, None]
+    m = F.max_pool2d(m, 4)  # 64 -> 16: any pixel of the object
+    m = F.max_pool2d(m, 3, stride=1, padding=1)
+    return F.interpolate(m, size=latent_size, mode="nearest")
+
+
+def sampling_weights(scenes, two_weight: float):
+    """Sample two-object scenes less (or more) often than they are cached."""
+    if two_weight == 1.0:
+        return None
+    w = np.array([two_weight if len(sc.objects) == 2 else 1.0 for sc in scenes])
+    return w / w.sum()
+
+
+def parse_cycles(text: str) -> list[tuple[int, int]]:
+    """'3800:3230,5600:4400' -> [(3800, 3230), (5600, 4400)]: cycle end, step its decay starts."""
+    cycles = [tuple(int(v) for v in part.split(":")) for part in text.split(",")]
+    if any(d >= e for e, d in cycles) or [e for e, _ in cycles] != sorted({e for e, _ in cycles}):
+        raise SystemExit(f"--cycles {text!r}: each END:DECAY needs DECAY < END, with the ENDs rising")
+    return cycles
+
+
+def learning_rate(args, step: int) -> float:
+    """Linear warm-up, then per cycle: constant, cosine decay to a tenth, back up (warm restart)."""
+    lr = args.lr * min(1.0, (step + 1) / args.warmup)
+    for end, start in parse_cycles(args.cycles):
+        if step < end:
+            if step > start:
+                lr *= 0.5 * (1 + math.cos(math.pi * (step - start) / (end - start))) * 0.9 + 0.1
+            break
+    return lr
 
 
 # ---------------------------------------------------------------- export
 def export(args):
     from diffusers import StableDiffusionPipeline
-    data = torch.load(os.path.join(args.run, "latents.pt"), weights_only=False)
-    ck = torch.load(os.path.join(args.run, "unet_ckpt.pt"), weights_only=False)
+    data = load(os.path.join(args.run, "latents.pt"))
+    ck = load(os.path.join(args.run, "unet_ckpt.pt"))
     tok = load_tokenizer(args)
-    vae = load_vae(args)
+    vae = load_vae(args.run)
     vae.register_to_config(scaling_factor=float(data["scaling_factor"]))
-    unet = models.make_unet()
+    unet = models.make_unet(**ck.get("arch", {}))
     te = models.make_text_encoder(len(tok), tok.bos_token_id, tok.eos_token_id, tok.pad_token_id)
     src = ck["ema"] if args.weights == "ema" else {"unet": ck["unet"], "te": ck["te"]}
     unet.load_state_dict(src["unet"])
@@ -258,39 +386,51 @@ def export(args):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("stage", choices=["vae", "latents", "unet", "export", "all"])
+    p.add_argument("stage", choices=["vae", "latents", "decoder", "unet", "export", "all"])
     p.add_argument("--run", default="training/runs/main")
     p.add_argument("--out", default="darkroom/models/mini")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--vae-channels", default="16,32,64")
+    p.add_argument("--vae-layers", type=int, default=1)
+    p.add_argument("--unet-channels", default="32,64,128")
+    p.add_argument("--unet-layers", type=int, default=1)
     p.add_argument("--vae-steps", type=int, default=900)
     p.add_argument("--vae-batch", type=int, default=16)
     p.add_argument("--vae-lr", type=float, default=2e-3)
     p.add_argument("--vae-kl", type=float, default=1e-6)
     p.add_argument("--vae-crop", type=int, default=32)
     p.add_argument("--vae-full-from", type=float, default=0.93)
+    p.add_argument("--decoder-steps", type=int, default=2000, help="decoder fine-tune steps (encoder frozen)")
+    p.add_argument("--decoder-lr", type=float, default=1e-3)
     p.add_argument("--n-scenes", type=int, default=40000)
+    p.add_argument("--n-hires", type=int, default=8000, help="scenes rendered at 128x128 for multi-size training")
+    p.add_argument("--hires-share", type=float, default=0.15, help="share of steps on 128x128 scenes (batch / 4)")
     p.add_argument("--p-two", type=float, default=0.25, help="share of two-object scenes in the cache")
     p.add_argument("--two-weight", type=float, default=0.1, help="sampling weight of two-object scenes")
-    p.add_argument("--steps", type=int, default=3800)
+    p.add_argument("--cycles", default="3800:3230,5600:4400,7400:6200",
+                   help="learning-rate cycles END:DECAY,... (the run ends at the last END)")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--t-high", type=int, default=400, help="half of each batch samples t in [t_high, 1000)")
     p.add_argument("--warmup", type=int, default=200)
-    p.add_argument("--decay-from", type=float, default=0.85)
     p.add_argument("--ema", type=float, default=0.999)
+    p.add_argument("--object-weight", type=float, default=1.0, help="loss weight of the latent pixels an object covers")
     p.add_argument("--p-uncond", type=float, default=0.1)
     p.add_argument("--p-drop", type=float, default=0.15)
     p.add_argument("--save-every", type=float, default=180)
     p.add_argument("--weights", choices=["ema", "raw"], default="ema")
     args = p.parse_args(argv)
+    args.steps = parse_cycles(args.cycles)[-1][0]
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     os.makedirs(args.run, exist_ok=True)
-    stages = ["vae", "latents", "unet", "export"] if args.stage == "all" else [args.stage]
+    stages = ["vae", "latents", "decoder", "unet", "export"] if args.stage == "all" else [args.stage]
     for s in stages:
         t = time.time()
-        {"vae": train_vae, "latents": cache_latents, "unet": train_unet, "export": export}[s](args)
+        {"vae": train_vae, "latents": cache_latents, "decoder": train_decoder, "unet": train_unet,
+         "export": export}[s](args)
         log(f"stage {s} took {time.time() - t:.0f}s")
 
 
