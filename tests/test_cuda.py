@@ -45,7 +45,7 @@ def test_develop_chain_on_cuda_matches_the_cpu(dtype):
         assert a.shape == b.shape, name
         assert np.isfinite(b).all() and b.std() > 5, name  # not blank, not NaN
         # same seed, same noise (drawn on the CPU): the same picture up to rounding
-        assert np.abs(a - b).mean() < 6.0, (name, float(np.abs(a - b).mean()))
+        assert np.abs(a - b).mean() < 4.0, (name, float(np.abs(a - b).mean()))
 
 
 def test_develop_chain_runs_on_the_cpu_in_bfloat16():
@@ -55,4 +55,4 @@ def test_develop_chain_runs_on_the_cpu_in_bfloat16():
     assert [a.shape for a in ref] == [(64, 64, 3), (128, 128, 3), (128, 128, 3)]
     for a, b in zip(ref, low):
         assert np.isfinite(b).all() and b.std() > 5
-        assert np.abs(a - b).mean() < 12.0
+        assert np.abs(a - b).mean() < 4.0  # measured 1.15, 0.16, 0.38; unrelated pictures: ~50
