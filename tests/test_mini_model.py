@@ -106,14 +106,13 @@ def test_follows_prompts(pipe):
     scores = _run(pipe, eval_scenes(40, seed=101), seed=101)
     acc = {k: float(np.mean([s[k] for s in scores])) for k in ATTRS}
     # issue-3 targets: background/colour >= 0.9, position/size >= 0.8, shape >= 0.6; on 40
-    # images a little slack for small-sample noise (the 200-image table is in MODEL_CARD.md).
-    # Shape class does NOT reach its 0.6 target (0.45 on 200 images): this floor only guards
-    # against regressions.
+    # images a little slack for small-sample noise (the 200-image table is in MODEL_CARD.md:
+    # shape 0.68 there, so 0.55 here is about two standard errors below it).
     assert acc["background"] >= 0.85, acc
     assert acc["color"] >= 0.85, acc
     assert acc["position"] >= 0.75, acc
     assert acc["size"] >= 0.75, acc
-    assert acc["shape"] >= 0.3, acc
+    assert acc["shape"] >= 0.55, acc
 
 
 @pytest.mark.slow
@@ -130,6 +129,5 @@ def test_inpaint_img2img_hires(pipe):
     assert r["color"] >= 0.7 and r["unmasked MAD/255"] <= 8.0, r
     r = evaluate.eval_img2img(pipe, n=20, batch=20)
     assert r["color"] >= 0.65, r
-    # hires does not reach its 0.9 target (0.858 on 100 images, size class changes): regression floor
     r = evaluate.eval_hires(pipe, n=20, batch=20)
-    assert r["agreement"] >= 0.8, r
+    assert r["agreement"] >= 0.85, r  # 0.91 on 100 images; 20 here

@@ -3,7 +3,8 @@
   OMP_NUM_THREADS=1 python -m training.evaluate                      # the shipped model
   OMP_NUM_THREADS=1 python -m training.evaluate --run training/runs/main --quick   # a checkpoint
 
-Sets (all 20 steps, CFG 5, DDIM-trailing unless stated; fixed seeds):
+Sets (all 20 steps, CFG 5, the shipped scheduler unless stated; fixed seeds):
+  vae       ground-truth renders through the autoencoder alone (not in the default list)
   txt2img   prompts naming every attribute, colour/shape pairs seen in training
   held-out  the same on colour/shape pairs never drawn in training
   inpaint   ground-truth scene with one object on the left; right half masked and a new

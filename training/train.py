@@ -9,8 +9,8 @@ Stages (all resumable, deterministic by --seed):
   export   write the diffusers StableDiffusionPipeline folder (fp16 safetensors)
   all      the five in order
 
-Usage (the defaults are the shipped recipe):
-  OMP_NUM_THREADS=1 python -m training.train all --run training/runs/main --out darkroom/models/mini
+Usage (the defaults are the shipped recipe; about 2 hours on this 2-core machine):
+  OMP_NUM_THREADS=2 python -m training.train all --threads 2 --run training/runs/main --out darkroom/models/mini
   python -m training.train all --device cuda ...      # the same recipe on a GPU
 """
 from __future__ import annotations
