@@ -289,8 +289,8 @@ def train_unet(args):
 
 def object_masks(scenes, latent_size: int) -> torch.Tensor:
     """1 on the latent pixels that an object touches (grown by one), else 0: (B, 1, S, S).
-    The background is most of every latent and easy; weighting the object's pixels up spends
-    the training on what the prompt asks for (its shape above all)."""
+    For `--object-weight`: the background is most of every latent and easy, so weighting the
+    object's pixels up aims the loss at shapes (tried at 4x: worse, see MODEL_CARD.md)."""
     masks = []
     for sc in scenes:
         m = np.zeros((world.SIZE, world.SIZE), bool)
