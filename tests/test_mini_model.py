@@ -74,7 +74,7 @@ def pipe():
     from diffusers import StableDiffusionPipeline
     assert os.environ.get("HF_HUB_OFFLINE") == "1"
     p = StableDiffusionPipeline.from_pretrained(str(MINI), local_files_only=True, safety_checker=None,
-                                                requires_safety_checker=False, torch_dtype=torch.float32)
+                                                requires_safety_checker=False, dtype=torch.float32)
     p.set_progress_bar_config(disable=True)
     return p
 

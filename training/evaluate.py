@@ -38,7 +38,7 @@ TARGETS = {
 def load_pipeline(path: str = MODEL_DIR):
     from diffusers import StableDiffusionPipeline
     pipe = StableDiffusionPipeline.from_pretrained(path, local_files_only=True, safety_checker=None,
-                                                   requires_safety_checker=False, torch_dtype=torch.float32)
+                                                   requires_safety_checker=False, dtype=torch.float32)
     pipe.set_progress_bar_config(disable=True)
     return pipe
 

@@ -176,7 +176,7 @@ def _load_folder(entry: ModelEntry, dtype: torch.dtype):
     xl = info.family == "sdxl"
     kind = "inpaint" if info.unet_in_channels == 9 else "txt2img"
     index = detect.read_json(folder / "model_index.json")
-    kwargs = dict(local_files_only=True, use_safetensors=True, torch_dtype=dtype,
+    kwargs = dict(local_files_only=True, use_safetensors=True, dtype=dtype,
                   tokenizer=load_tokenizer(folder / "tokenizer"))
     if variant:
         kwargs["variant"] = variant
