@@ -4,7 +4,10 @@ Each variant is `training.train all` with its own flags in its own run folder, f
 `training.evaluate` on the exported pipeline; all run as parallel processes (on a GPU they
 share it). The summary is one table, a row per variant.
 
-  python -m training.sweep --root /tmp/sweep --device cuda --variants training/sweep_variants.json
+  python -m training.sweep --root /tmp/sweep --device cuda --variants variants.json
+
+variants.json maps a name to extra flags of `training.train`, e.g.
+  {"shipped": [], "one_cycle": ["--cycles", "7400:3700"], "no_hires": ["--hires-share", "0"]}
 """
 from __future__ import annotations
 
