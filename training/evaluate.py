@@ -24,6 +24,7 @@ import torch
 from PIL import Image
 
 from . import checker, world
+from .train import to_tensor
 
 MODEL_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "darkroom", "models", "mini")
 ATTRS = ["background", "color", "position", "size", "shape"]
@@ -44,27 +45,11 @@ def load_pipeline(path: str = MODEL_DIR):
 
 
 def pipeline_from_run(run: str, weights: str = "ema"):
-    """Build the pipeline in memory from a training checkpoint (for probes while training)."""
-    from diffusers import StableDiffusionPipeline
-    from transformers import CLIPTokenizer
-
-    from . import models
-    from .train import load, load_vae
-    data = load(os.path.join(run, "latents.pt"))
-    ck = load(os.path.join(run, "unet_ckpt.pt"))
-    tok = CLIPTokenizer.from_pretrained(os.path.join(run, "tokenizer"))
-    vae = load_vae(run)
-    vae.register_to_config(scaling_factor=float(data["scaling_factor"]))
-    unet = models.make_unet(**ck.get("arch", {}))
-    te = models.make_text_encoder(len(tok), tok.bos_token_id, tok.eos_token_id, tok.pad_token_id)
-    src = ck["ema"] if weights == "ema" else {"unet": ck["unet"], "te": ck["te"]}
-    unet.load_state_dict(src["unet"])
-    te.load_state_dict(src["te"])
-    pipe = StableDiffusionPipeline(vae=vae.eval(), text_encoder=te.eval(), tokenizer=tok, unet=unet.eval(),
-                                   scheduler=models.make_sample_scheduler(), safety_checker=None,
-                                   feature_extractor=None, requires_safety_checker=False)
+    """The pipeline of a training checkpoint, in memory (for probes while training)."""
+    from .train import pipeline_from_run as build
+    pipe, step = build(run, weights)
     pipe.set_progress_bar_config(disable=True)
-    print(f"checkpoint step {ck['step']}")
+    print(f"checkpoint step {step}")
     return pipe
 
 
@@ -105,8 +90,7 @@ def eval_vae(pipe, n=200, seed=7) -> dict[str, float]:
     """The autoencoder alone: ground-truth renders through encode/decode, read by the checker
     (the ceiling of what the UNet's latents can show)."""
     scenes = eval_scenes(n, seed)
-    x = torch.stack([torch.from_numpy(np.asarray(world.render(s), np.float32) / 127.5 - 1).permute(2, 0, 1)
-                     for s in scenes]).to(pipe.device)
+    x = to_tensor([world.render(s) for s in scenes]).to(pipe.device)
     with torch.no_grad():
         rec = pipe.vae.decode(pipe.vae.encode(x).latent_dist.mean).sample.clamp(-1, 1)
     mae = float((rec - x).abs().mean()) * 127.5

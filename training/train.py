@@ -20,6 +20,7 @@ import copy
 import json
 import math
 import os
+import shutil
 import time
 
 import numpy as np
@@ -165,28 +166,27 @@ def edge_loss(rec: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def cache_latents(args):
     path = os.path.join(args.run, "latents.pt")
-    vae = load_vae(args.run, args.device)
-    changed = not os.path.exists(path)
-    if not changed:
-        data = load(path)
+    data = load(path) if os.path.exists(path) else None
+    wants_hires = bool(args.n_hires) and (data is None or "latents_hires" not in data)
+    if data is not None and not wants_hires:
         log("latents: cached already")
-    else:
+        return
+    vae = load_vae(args.run, args.device)
+    if data is None:
         rng = np.random.default_rng([args.seed, 2])
         scenes = [world.sample_scene(rng, p_two=args.p_two, heldout="exclude") for _ in range(args.n_scenes)]
         lat, errs = encode_scenes(vae, scenes, world.SIZE, args.device)
         std = lat.std().item()
         log(f"latents: std {std:.4f} mean {lat.mean().item():.4f} recon MAE {np.mean(errs):.2f}/255")
-        data = {"latents": lat.half(), "scenes": scenes, "scaling_factor": 1.0 / std, "vae_mae": float(np.mean(errs))}
-    if args.n_hires and "latents_hires" not in data:
+        data = {"latents": lat.half(), "scenes": scenes, "scaling_factor": 1.0 / std}
+    if wants_hires:
         # the same world rendered at 128x128 (32x32 latents), so that hires fix, which
         # re-diffuses at twice the size, keeps sizes and shapes
         rng = np.random.default_rng([args.seed, 5])
         hires = [world.sample_scene(rng, p_two=args.p_two, heldout="exclude") for _ in range(args.n_hires)]
         lat, _ = encode_scenes(vae, hires, 2 * world.SIZE, args.device)
         data.update(latents_hires=lat.half(), scenes_hires=hires)
-        changed = True
-    if changed:
-        atomic_save(data, path)
+    atomic_save(data, path)
 
 
 def encode_scenes(vae, scenes, size: int, device: str):
@@ -331,25 +331,33 @@ def learning_rate(args, step: int) -> float:
 
 
 # ---------------------------------------------------------------- export
-def export(args):
+def pipeline_from_run(run: str, weights: str = "ema"):
+    """The StableDiffusionPipeline of a run's checkpoints (EMA or raw weights), in memory, and
+    the UNet step it holds."""
     from diffusers import StableDiffusionPipeline
-    data = load(os.path.join(args.run, "latents.pt"))
-    ck = load(os.path.join(args.run, "unet_ckpt.pt"))
-    tok = load_tokenizer(args)
-    vae = load_vae(args.run)
+    from transformers import CLIPTokenizer
+    data = load(os.path.join(run, "latents.pt"))
+    ck = load(os.path.join(run, "unet_ckpt.pt"))
+    tok = CLIPTokenizer.from_pretrained(os.path.join(run, "tokenizer"))
+    vae = load_vae(run)
     vae.register_to_config(scaling_factor=float(data["scaling_factor"]))
     unet = models.make_unet(**ck.get("arch", {}))
     te = models.make_text_encoder(len(tok), tok.bos_token_id, tok.eos_token_id, tok.pad_token_id)
-    src = ck["ema"] if args.weights == "ema" else {"unet": ck["unet"], "te": ck["te"]}
+    src = ck["ema"] if weights == "ema" else {"unet": ck["unet"], "te": ck["te"]}
     unet.load_state_dict(src["unet"])
     te.load_state_dict(src["te"])
-    pipe = StableDiffusionPipeline(vae=vae, text_encoder=te, tokenizer=tok, unet=unet,
+    pipe = StableDiffusionPipeline(vae=vae, text_encoder=te.eval(), tokenizer=tok, unet=unet.eval(),
                                    scheduler=models.make_sample_scheduler(), safety_checker=None,
                                    feature_extractor=None, requires_safety_checker=False)
+    return pipe, ck["step"]
+
+
+def export(args):
+    load_tokenizer(args)
+    pipe, step = pipeline_from_run(args.run, args.weights)
     out = args.out
     tmp = out.rstrip("/") + ".tmp"
     if os.path.exists(tmp):
-        import shutil
         shutil.rmtree(tmp)
     # UNet and VAE in float16 (diffusers upcasts them to float32 when loading). The text encoder
     # is stored as float32 (its values rounded through float16 like the rest): transformers 5
@@ -368,20 +376,18 @@ def export(args):
         json.dump(sc, f, indent=2, sort_keys=True)
     # the slow-tokenizer files too (vocab.json + merges.txt) and a plain tokenizer_config.json
     # (without transformers-5-only keys), so transformers 4.x and 5.x both load it
-    import shutil
     for f in ("vocab.json", "merges.txt", "special_tokens_map.json", "tokenizer_config.json"):
         shutil.copy(os.path.join(args.run, "tokenizer", f), os.path.join(tmp, "tokenizer", f))
     # keep hand-written files (model card) that live in the target folder
     if os.path.isdir(out):
-        import shutil
         for f in os.listdir(out):
             if f.endswith(".md") and not os.path.exists(os.path.join(tmp, f)):
                 shutil.copy(os.path.join(out, f), os.path.join(tmp, f))
         shutil.rmtree(out)
     os.replace(tmp, out)
     with open(os.path.join(args.run, "export_info.json"), "w") as f:
-        json.dump({"step": ck["step"], "weights": args.weights, "vae_mae": data["vae_mae"]}, f)
-    log("exported step", ck["step"], "to", out)
+        json.dump({"step": step, "weights": args.weights}, f)
+    log("exported step", step, "to", out)
 
 
 def main(argv=None):
