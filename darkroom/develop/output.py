@@ -8,7 +8,6 @@ recorded in the library (content-addressed copy, recipe, lineage).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from pathlib import Path
@@ -17,6 +16,7 @@ from PIL import Image
 
 from darkroom.develop.recipe import canonical_json
 from darkroom.fsutil import write_atomic
+from darkroom.library.store import sha256_bytes
 
 RECIPE_CHUNK = "darkroom"
 LINEAGE_CHUNK = "darkroom-lineage"
@@ -48,9 +48,9 @@ def write_image(image: Image.Image, path: Path, **fields) -> tuple[Path, bytes]:
     return write_atomic(path, data), data
 
 
-def lineage_of(developed, parent_sha256: str | None) -> dict:
+def lineage_of(developed, parent_sha256: str | None, recipe_sha256: str | None = None) -> dict:
     return {"parent": parent_sha256, "step": developed.step_index, "op": developed.op,
-            "recipe_sha256": developed.recipe.sha256()}
+            "recipe_sha256": recipe_sha256 or developed.recipe.sha256()}
 
 
 def next_path(out_dir: Path, seed: int | str, label: str = "") -> Path:
@@ -71,8 +71,9 @@ def save_one(developed, out_dir: Path | None, library, parent: tuple[str, bytes]
     if parent_bytes is None and developed.op != "generate":
         parent_sha, parent_bytes = _input_picture(developed, library)
     recipe_json = developed.recipe.canonical_json()
+    recipe_sha = sha256_bytes(recipe_json.encode())
     fields = dict(parameters=developed.infotext, recipe_json=recipe_json,
-                  lineage=lineage_of(developed, parent_sha), audit_ref=developed.audit_ref or "none",
+                  lineage=lineage_of(developed, parent_sha, recipe_sha), audit_ref=developed.audit_ref or "none",
                   parent=parent_bytes, model=developed.recipe.model.name, settings=library.settings,
                   audit=scoped_audit(library.settings))
     path = None
@@ -84,9 +85,9 @@ def save_one(developed, out_dir: Path | None, library, parent: tuple[str, bytes]
                                  **fields)
     else:
         data = render(developed.image, **fields)
-    sha = hashlib.sha256(data).hexdigest()
+    sha = sha256_bytes(data)
     library.put(data, kind="image", recipe=recipe_json,
-                recipe_sha256=developed.recipe.sha256(), parent=parent_sha,
+                recipe_sha256=recipe_sha, parent=parent_sha,
                 step_index=developed.step_index, op=developed.op,
                 source_path=str(path.resolve()) if path else None)
     return path, sha, data
