@@ -28,11 +28,10 @@ def ingest_inputs(recipe: Recipe, library, base: Path | None = None) -> Recipe:
         if not path.is_absolute() and base is not None and not path.exists():
             path = base / path
         # A photo of a person needs a lawful basis before it is even stored (darkroom.trust.consent).
-        if photo:
-            consent.guard_upload(path, library.settings, scope)
+        faces = consent.guard_upload(path, library.settings, scope) if photo else None
         sha = library.ingest(path)
         if photo:
-            consent.note_upload(path, sha, library.settings, scope)
+            consent.note_upload(path, sha, library.settings, scope, faces)
         return sha
 
     steps = []

@@ -21,7 +21,6 @@ picture used as the input of a further edit passes the label on.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import sqlite3
@@ -33,6 +32,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from darkroom.errors import DarkroomError
+from darkroom.library.store import sha256_bytes
 from darkroom.settings import Settings
 
 BASES = ("consent", "contract", "legitimate-interests")
@@ -117,7 +117,7 @@ def made_here(data: bytes, settings: Settings) -> bool:
     alone proves nothing (anyone can write one), so it does not count."""
     from darkroom.library import Library
 
-    record = Library(settings).get(hashlib.sha256(data).hexdigest())
+    record = Library(settings).get(sha256_bytes(data))
     if record is not None:
         return record.kind in GENERATED_KINDS
     try:
@@ -138,8 +138,10 @@ def _refuse(faces: int, where: str) -> ConsentRequired:
 
 
 # ---------------------------------------------------------------------------- the checks
-def guard_upload(path: Path, settings: Settings, scope) -> None:
-    """Before an input file is stored: refuse a photo of a person without a basis (nothing stored)."""
+def guard_upload(path: Path, settings: Settings, scope) -> int | None:
+    """Before an input file is stored: refuse a photo of a person without a basis (nothing stored).
+
+    Returns the number of faces when it counted them (for `note_upload`), else None."""
     from darkroom.trust.privacy import sanitize_upload
 
     try:
@@ -148,18 +150,20 @@ def guard_upload(path: Path, settings: Settings, scope) -> None:
             return
         clean = sanitize_upload(path)
     except Exception:  # noqa: BLE001
-        return  # Library.ingest reports unreadable files with its own message
-    sha = hashlib.sha256(clean.data).hexdigest()
-    known = get_record(settings, sha)
+        return None  # Library.ingest reports unreadable files with its own message
+    known = get_record(settings, sha256_bytes(clean.data))
     if known is not None and (known.basis or not known.needs_basis):
-        return
+        return None
     faces = count_faces(clean.image)
     if faces and not scope.consent:
         raise _refuse(faces, f"input picture {Path(path).name}")
+    return faces
 
 
-def note_upload(path: Path, sha256: str, settings: Settings, scope) -> None:
-    """After an input file was stored: remember where it came from (made here or an upload)."""
+def note_upload(path: Path, sha256: str, settings: Settings, scope, faces: int | None = None) -> None:
+    """After an input file was stored: remember where it came from (made here or an upload).
+
+    `faces`: the count `guard_upload` already made of the same picture, if any."""
     sha256 = sha256.removeprefix("sha256:")
     if get_record(settings, sha256) is not None:
         return
@@ -172,12 +176,14 @@ def note_upload(path: Path, sha256: str, settings: Settings, scope) -> None:
     if origin == "darkroom":  # a labelled picture passes its label on to what is made from it
         from darkroom.library import Library
 
-        made = Library(settings).get(hashlib.sha256(data).hexdigest())
+        made = Library(settings).get(sha256_bytes(data))
         record.label = bool(made and made.recipe and labelled(made.recipe, settings))
     if origin == "upload":
         from darkroom.library import Library
 
-        record.faces = count_faces(Image.open(io.BytesIO(Library(settings).get_bytes(sha256))))
+        if faces is None:
+            faces = count_faces(Image.open(io.BytesIO(Library(settings).get_bytes(sha256))))
+        record.faces = faces
     put_record(settings, record)
 
 

@@ -117,16 +117,15 @@ class Expired:
 
 @dataclass
 class RetentionReport:
-    now: float
     dry_run: bool
     expired: list[Expired]
     freed: int = 0
     events: list[str] = field(default_factory=list)
 
-    def counts(self, project: str | None = None) -> dict[str, int]:
+    def counts(self, project: str) -> dict[str, int]:
         out = {c: 0 for c in CATEGORIES}
         for item in self.expired:
-            if project is None or item.project == project:
+            if item.project == project:
                 out[item.category] += 1
         return out
 
@@ -161,13 +160,13 @@ def run(settings: Settings | None = None, *, now: float | None = None, dry_run: 
         project: str | None = None) -> RetentionReport:
     """Delete what has expired (unless `dry_run`); one audit event per project."""
     from darkroom.library import Library
-    from darkroom.trust.audit import DEFAULT_PERSONAL, AuditLog
-    from darkroom.trust.gate import audit_subject
+    from darkroom.trust.audit import AuditLog
+    from darkroom.trust.gate import ScopedAudit, audit_subject
 
     settings = settings or Settings()
     policy = load_policy(settings)
     now = time.time() if now is None else now
-    report = RetentionReport(now, dry_run, plan(settings, now=now, project=project, policy=policy))
+    report = RetentionReport(dry_run, plan(settings, now=now, project=project, policy=policy))
     if dry_run or not report.expired:
         return report
     library = Library(settings)
@@ -176,14 +175,14 @@ def run(settings: Settings | None = None, *, now: float | None = None, dry_run: 
         batch = [item for item in report.expired if item.project == name]
         freed = library.remove([item.sha256 for item in batch])
         report.freed += freed
-        entry = log.append("retention", {
+        entry = ScopedAudit(log, audit_subject(name)).append("retention", {
             "counts": report.counts(name),
             "files": len(batch),
             "bytes": freed,
             "ttl": {c: format_ttl(policy.ttl(name, c)) for c in CATEGORIES},
             "sha256": [item.sha256 for item in batch],
             "policy": policy.source if policy.source == "built-in defaults" else FILE_NAME,
-        }, subject=audit_subject(name), personal=DEFAULT_PERSONAL | {"sha256"})
+        })
         report.events.append(entry.ref)
     library.compact()
     return report
