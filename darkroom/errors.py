@@ -44,3 +44,17 @@ class IntegrityError(DarkroomError):
 
     exit_code = 1
     status = 409
+
+
+class Cancelled(DarkroomError):
+    """A job was cancelled (between two denoising steps); nothing of it was saved."""
+
+    exit_code = 130
+    status = 409
+
+
+class JobInterrupted(DarkroomError):
+    """The studio stopped (crash, kill, shutdown) while a job was queued or running."""
+
+    exit_code = 1
+    status = 409

@@ -27,8 +27,10 @@ from pathlib import Path
 
 from PIL import Image
 
+from darkroom.db import connect
 from darkroom.errors import ImageError
 from darkroom.fsutil import write_atomic
+from darkroom.scope import DEFAULT_PROJECT
 from darkroom.settings import Settings
 
 SCHEMA = """
@@ -94,11 +96,7 @@ class Library:
 
     # ------------------------------------------------------------------ database
     def _connect(self) -> sqlite3.Connection:
-        self.settings.ensure_home()
-        db = sqlite3.connect(self.db_path, timeout=30)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA busy_timeout=30000")
-        db.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not left in free pages
+        db = connect(self.db_path)
         _migrate(db)
         db.executescript(SCHEMA)
         return db
@@ -115,20 +113,17 @@ class Library:
 
     def put(self, data: bytes, *, kind: str = "image", recipe: str | None = None, recipe_sha256: str | None = None,
             parent: str | None = None, step_index: int | None = None, op: str | None = None,
-            source_path: str | None = None, project: str | None = None) -> str:
-        """Store `data` (PNG bytes) and its metadata; the sha256 of the bytes is its name.
-
-        `project` defaults to the current run scope's (`darkroom.trust.gate.current_scope`)."""
-        if project is None:
-            from darkroom.trust.gate import current_scope
-
-            project = current_scope().project
+            source_path: str | None = None, project: str = DEFAULT_PROJECT) -> str:
+        """Store `data` (PNG bytes) and its metadata; the sha256 of the bytes is its name."""
         sha = sha256_bytes(data)
         path = self.object_path(sha)
         if not path.exists():
             write_atomic(path, data)
-        with Image.open(io.BytesIO(data)) as image:
-            width, height = image.size
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+        except Exception as err:  # PIL's many error types: one clear message
+            raise ImageError(f"cannot store a picture that does not decode: {err}") from None
         with closing(self._connect()) as db, db:
             db.execute(
                 "INSERT OR IGNORE INTO library_images (sha256, kind, width, height, recipe_sha256, recipe, "
@@ -140,18 +135,10 @@ class Library:
                 db.execute("UPDATE library_images SET source_path = ? WHERE sha256 = ?", (source_path, sha))
         return sha
 
-    def ingest(self, path: str | Path) -> str:
-        """Take in an input picture or mask: metadata (EXIF, GPS) stripped, stored as PNG. Returns 'sha256:HEX'."""
-        from darkroom.trust.privacy import sanitize_upload
-
-        path = Path(path)
-        if not path.is_file():
-            raise ImageError(f"input picture {path} does not exist")
-        try:
-            upload = sanitize_upload(path)
-        except Exception as err:  # PIL's many error types: one clear message
-            raise ImageError(f"cannot read {path} as a picture (PNG, JPEG or WebP): {err}") from None
-        return REF + self.put(upload.data, kind="input", source_path=str(path.resolve()))
+    def set_source_path(self, sha256: str, path: str) -> None:
+        """Where the exported copy of a stored picture lies."""
+        with closing(self._connect()) as db, db:
+            db.execute("UPDATE library_images SET source_path = ? WHERE sha256 = ?", (path, sha256))
 
     def get_bytes(self, sha256: str) -> bytes:
         sha256 = sha256.removeprefix(REF)
@@ -167,9 +154,9 @@ class Library:
         return data
 
     def open_input(self, ref: str) -> Image.Image:
-        """An input reference: 'sha256:HEX' from the library, or a file path (taken in first)."""
+        """The picture stored as 'sha256:HEX'."""
         if not ref.startswith(REF):
-            ref = self.ingest(ref)
+            raise ImageError(f"input {ref!r} is not a library reference (sha256:HEX); take the file in first")
         image = Image.open(io.BytesIO(self.get_bytes(ref)))
         image.load()
         return image

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from darkroom.errors import DarkroomError, InvalidParameter
+from darkroom.db import connect
 from darkroom.settings import Settings
 from darkroom.trust import auditor
 
@@ -149,11 +150,11 @@ class AuditLog:
 
     @contextmanager
     def _connect(self):
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA secure_delete=ON")  # erased keys are overwritten, not just unlinked
-            db.execute("PRAGMA foreign_keys=ON")
+            db = connect(self.path, autocommit=True)
+        except sqlite3.DatabaseError as err:
+            raise AuditError(f"audit log {self.path}: {err}") from err
+        try:
             yield db
         except sqlite3.DatabaseError as err:
             raise AuditError(f"audit log {self.path}: {err}") from err

@@ -31,11 +31,12 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from darkroom.db import connect
 from darkroom.errors import DarkroomError
 from darkroom.library.store import sha256_bytes
+from darkroom.scope import BASES
 from darkroom.settings import Settings
 
-BASES = ("consent", "contract", "legitimate-interests")
 LABEL_TEXT = "KI-generiert / AI-generated"
 LABEL_NOTE = "AI label: KI-generiert / AI-generated"
 GENERATED_KINDS = ("image", "sheet")  # library kinds of pictures this studio made
@@ -77,13 +78,7 @@ class InputRecord:
 
 # ---------------------------------------------------------------------------- records
 def _connect(settings: Settings) -> sqlite3.Connection:
-    settings.ensure_home()
-    db = sqlite3.connect(settings.database_file, timeout=30)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA busy_timeout=30000")
-    db.execute("PRAGMA secure_delete=ON")
-    db.executescript(SCHEMA)
-    return db
+    return connect(settings.database_file, SCHEMA)
 
 
 def get_record(settings: Settings, sha256: str) -> InputRecord | None:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from darkroom.errors import InvalidParameter
+from darkroom.library.jobs import JobStore
 from darkroom.settings import Settings
 
 
@@ -82,7 +83,8 @@ def plan_project(settings: Settings, project: str) -> tuple[list[str], list[str]
 def erase_project(settings: Settings | None, project: str, *, exports: bool = False) -> ErasureReport:
     from darkroom.library import Library
     from darkroom.trust.audit import AuditLog
-    from darkroom.trust.gate import audit_subject, check_project
+    from darkroom.scope import check_project
+    from darkroom.trust.gate import audit_subject
 
     settings = settings or Settings()
     check_project(project)
@@ -96,6 +98,7 @@ def erase_project(settings: Settings | None, project: str, *, exports: bool = Fa
         library.leave(sha, project)
     report.bytes = library.remove(delete)
     _forget_consent(settings, project)
+    JobStore(settings).forget(project=project)
     report.shredded_entries = log.shred(audit_subject(project))  # appends "erasure" (pseudonym, count)
     report.event = log.append("erase", {"scope": "project", "files": len(delete), "bytes": report.bytes,
                                         "kept_shared": len(leave), "exports": len(report.exports),
@@ -110,22 +113,29 @@ def erase_image(settings: Settings | None, sha256: str, *, exports: bool = False
 
     settings = settings or Settings()
     library = Library(settings)
-    sha256 = sha256.removeprefix("sha256:").lower()
-    if library.get(sha256) is None:
-        matches = [r.sha256 for r in library.records() if r.sha256.startswith(sha256)] if len(sha256) >= 8 else []
-        if len(matches) != 1:
-            raise InvalidParameter(f"sha256:{sha256[:12]} is not in the library"
-                                   + (" (the prefix is ambiguous)" if matches else ""))
-        sha256 = matches[0]
+    sha256 = resolve_image(library, sha256)
     shas = [sha256, *library.descendants(sha256)]
     report = ErasureReport("image", deleted=shas)
     if exports:
         report.exports = _delete_exports(library, shas)
     report.bytes = library.remove(shas)
+    JobStore(settings).forget(pictures=shas)
     report.event = AuditLog(settings).append("erase", {"scope": "image", "files": len(shas), "bytes": report.bytes,
                                                        "exports": len(report.exports)}).ref
     library.compact()
     return report
+
+
+def resolve_image(library, ref: str) -> str:
+    """The full sha256 of a library picture named by sha256 or a unique prefix of 8+ hex digits."""
+    sha256 = (ref or "").removeprefix("sha256:").lower()
+    if library.get(sha256) is not None:
+        return sha256
+    matches = [r.sha256 for r in library.records() if r.sha256.startswith(sha256)] if len(sha256) >= 8 else []
+    if len(matches) != 1:
+        raise InvalidParameter(f"sha256:{sha256[:12]} is not in the library"
+                               + (" (the prefix is ambiguous)" if matches else ""))
+    return matches[0]
 
 
 def _forget_consent(settings: Settings, project: str) -> None:

@@ -1,66 +1,21 @@
 """The trust gate of a run: the policy decides before any pixel is made, and every step
-becomes an audit event. `darkroom.develop.runner.develop` goes through here; there is no
-other way to run a recipe.
+becomes an audit event. The studio (`darkroom.studio`) goes through here for every job;
+there is no other way to run a recipe.
 
-A run happens inside a `RunScope` (`with run_scope(project="p", consent="consent"):`): the
-project it belongs to (its audit subject, so erasing one project shreds only its events)
-and what the user confirmed for photos of people. The scope is not a generation
-parameter, so it stays out of the recipe and its hash.
+A run belongs to a `darkroom.scope.Scope` (project, lawful basis, label, owner), passed
+explicitly: the project is its audit subject, so erasing one project shreds only its events.
 """
 
 from __future__ import annotations
 
-import contextvars
-import dataclasses
 import hashlib
-import os
-import re
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
+from darkroom.scope import Scope
 from darkroom.settings import Settings
 
 _POLICIES: dict[tuple, object] = {}
-DEFAULT_PROJECT = "default"
-_PROJECT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-
-
-@dataclasses.dataclass(frozen=True)
-class RunScope:
-    project: str = DEFAULT_PROJECT
-    consent: str | None = None  # the lawful basis the user confirmed for photos of people in the inputs
-    label: bool = False  # draw "KI-generiert / AI-generated" into outputs derived from such photos
-
-
-_SCOPE: contextvars.ContextVar[RunScope | None] = contextvars.ContextVar("darkroom_run_scope", default=None)
-
-
-def check_project(name: str) -> str:
-    from darkroom.errors import InvalidParameter
-
-    if not _PROJECT_NAME.fullmatch(name or ""):
-        raise InvalidParameter(f"project name {name!r}: use 1-64 letters, digits, '.', '_' or '-', "
-                               "starting with a letter or digit")
-    return name
-
-
-def current_scope() -> RunScope:
-    """The scope of the run in progress; outside one, the project is $DARKROOM_PROJECT or "default"."""
-    scope = _SCOPE.get()
-    return scope if scope is not None else RunScope(project=os.environ.get("DARKROOM_PROJECT") or DEFAULT_PROJECT)
-
-
-@contextmanager
-def run_scope(**changes):
-    """Run the enclosed code in a scope: project, consent (lawful basis), label."""
-    scope = dataclasses.replace(current_scope(), **{k: v for k, v in changes.items() if v is not None})
-    check_project(scope.project)
-    token = _SCOPE.set(scope)
-    try:
-        yield scope
-    finally:
-        _SCOPE.reset(token)
 
 
 def audit_subject(project: str) -> str:
@@ -87,10 +42,8 @@ class ScopedAudit:
         return getattr(self.log, name)
 
 
-def scoped_audit(settings: Settings) -> ScopedAudit:
-    from darkroom.trust.audit import AuditLog
-
-    return ScopedAudit(AuditLog(settings), audit_subject(current_scope().project))
+def scoped_audit(log, project: str) -> ScopedAudit:
+    return ScopedAudit(log, audit_subject(project))
 
 
 def policy_for(settings: Settings):
@@ -124,14 +77,13 @@ def pixel_sha256(image) -> str:
 class RunAudit:
     """Audit events of one run: the admission decision, then one event per step."""
 
-    def __init__(self, settings: Settings, recipe):
-        from darkroom.trust.audit import AuditLog
-
-        self.log = AuditLog(settings)
-        self.settings = settings
-        self.scope = current_scope()
+    def __init__(self, log, recipe, scope: Scope):
+        self.log = log
+        self.settings = log.settings
+        self.scope = scope
         self.subject = audit_subject(self.scope.project)
         self.recipe_sha256 = recipe.sha256()
+        self.job_id: str | None = None
         self._last = time.perf_counter()
 
     def admit(self, recipe) -> None:
@@ -145,7 +97,7 @@ class RunAudit:
         check_inputs(recipe, self.settings, self.scope, self.log, self.subject)
 
     def model_loaded(self, engine) -> None:
-        self.log.append("model", {"recipe_sha256": self.recipe_sha256, "name": engine.entry.name,
+        self.log.append("model", {"job": self.job_id, "recipe_sha256": self.recipe_sha256, "name": engine.entry.name,
                                   "sha256": engine.entry.sha256, "device": str(engine.device),
                                   "dtype": str(engine.dtype).removeprefix("torch.")})
         self._last = time.perf_counter()
@@ -155,6 +107,7 @@ class RunAudit:
         now = time.perf_counter()
         step = developed.recipe.steps[-1]
         entry = self.log.append("step", {
+            "job": self.job_id,
             "recipe_sha256": self.recipe_sha256,
             "image_recipe_sha256": developed.recipe.sha256(),
             "op": step.op,
@@ -167,3 +120,8 @@ class RunAudit:
         }, subject=self.subject)
         developed.audit_ref = entry.ref
         self._last = now
+
+    def ended(self, state: str, detail: dict | None = None) -> None:
+        """How a job that was admitted ended, when it did not end with its pictures (cancelled, failed)."""
+        self.log.append(state, {"job": self.job_id, "recipe_sha256": self.recipe_sha256, **(detail or {})},
+                        subject=self.subject)
