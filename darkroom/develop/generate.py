@@ -2,20 +2,66 @@
 
 Each image of a batch is computed on its own from its own seed, so it can be replayed
 alone, bit for bit; the initial noise always comes from a CPU generator, so a seed
-means the same noise on every device.
+means the same noise on every device. (torch and the pipelines are imported when a step
+runs: the recipe schema imports this file.)
 """
 
 from __future__ import annotations
 
 import random
+from typing import TYPE_CHECKING, Literal
 
-import torch
+from pydantic import field_validator
 
-from darkroom.develop.context import Frame, RunContext
-from darkroom.develop.latents import decode
-from darkroom.develop.recipe import MAX_PIXELS, MAX_SEED, GenerateStep
-from darkroom.develop.samplers import make_scheduler
+from darkroom.develop.fields import (
+    MAX_PIXELS,
+    MAX_SEED,
+    Cfg,
+    ClipSkip,
+    Sampler,
+    Seed,
+    Side,
+    StepModel,
+    Steps,
+    param,
+)
+from darkroom.develop.samplers import DEFAULT_SAMPLER
 from darkroom.errors import InvalidParameter
+
+if TYPE_CHECKING:
+    import torch
+
+    from darkroom.develop.context import Frame, RunContext
+
+
+class GenerateStep(StepModel):
+    """txt2img: a raw negative pulled out of Gaussian noise."""
+
+    op: Literal["generate"] = "generate"
+    prompt: str = param(en="What the image shows (A1111 weighting syntax).",
+                        de="Was das Bild zeigt (A1111-Gewichtungssyntax).")
+    negative_prompt: str = param("", en="What the image must not show.",
+                                 de="Was das Bild nicht zeigen soll.")
+    seed: Seed = param(-1, en="Noise seed; -1 draws a random one.",
+                       de="Startwert des Rauschens; -1 zieht einen zufälligen.")
+    steps: Steps = param(20, en="Denoising steps.", de="Entrauschungsschritte.")
+    cfg: Cfg = param(7.0, en="Classifier-free guidance scale (CFG).", de="Stärke der Prompt-Führung (CFG).")
+    sampler: Sampler = param(DEFAULT_SAMPLER, en="Sampler, named as in A1111.", de="Sampler, benannt wie in A1111.")
+    width: Side | None = param(None, en="Width in pixels (multiple of 8); empty: the model's native size.",
+                               de="Breite in Pixeln (Vielfaches von 8); leer: native Größe des Modells.")
+    height: Side | None = param(None, en="Height in pixels (multiple of 8); empty: the model's native size.",
+                                de="Höhe in Pixeln (Vielfaches von 8); leer: native Größe des Modells.")
+    batch_size: int = param(1, ge=1, le=64, en="Images to make, with seeds seed, seed+1, ...",
+                            de="Anzahl Bilder, mit Startwerten seed, seed+1, ...")
+    clip_skip: ClipSkip = param(1, en="Use the text encoder's n-th last layer (A1111 'Clip skip').",
+                                de="Die n-letzte Schicht des Text-Encoders verwenden (A1111 'Clip skip').")
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the prompt is empty; describe what the image should show")
+        return value
 
 
 def resolve(step: GenerateStep, native_size: int) -> GenerateStep:
@@ -40,22 +86,28 @@ def image_steps(step: GenerateStep) -> list[GenerateStep]:
 
 
 def noise_generator(seed: int) -> torch.Generator:
+    import torch
+
     return torch.Generator("cpu").manual_seed(seed)
 
 
 def run_generate(ctx: RunContext, step: GenerateStep) -> Frame:
     """Make the image (and its latents, for a latent hires fix) of one resolved, single-image step."""
-    pipe = ctx.engine.pipeline("txt2img")
-    pipe.scheduler = make_scheduler(step.sampler, ctx.engine.scheduler_config)
-    embeds = ctx.encode(step.prompt, step.negative_prompt, step.clip_skip)
-    result = pipe(
-        **embeds,
-        num_inference_steps=step.steps,
-        guidance_scale=step.cfg,
-        width=step.width,
-        height=step.height,
-        generator=noise_generator(step.seed),
-        callback_on_step_end=ctx.step_callback(),
-        output_type="latent",
-    )
-    return Frame(image=decode(ctx.engine, result.images), latents=result.images)
+    from darkroom.develop.context import Frame
+    from darkroom.develop.denoise import Pass, denoise
+    from darkroom.develop.latents import decode
+
+    latents = denoise(ctx.engine, Pass(
+        "txt2img", sampler=step.sampler, steps=step.steps, cfg=step.cfg,
+        embeds=ctx.encode(step.prompt, step.negative_prompt, step.clip_skip),
+        generator=noise_generator(step.seed), width=step.width, height=step.height), ctx.observe)
+    return Frame(image=decode(ctx.engine, latents), latents=latents)
+
+
+def run_generate_step(ctx: RunContext, frame: Frame | None, step: GenerateStep, index: int = 0) -> Frame:
+    """run_generate with the signature every step has; a generate step starts from nothing."""
+    return run_generate(ctx, step)
+
+
+def generate_infotext(step: GenerateStep, first) -> dict:
+    return {"Size": f"{step.width}x{step.height}"}

@@ -10,15 +10,43 @@
 
 from __future__ import annotations
 
-import torch
-from PIL import Image
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from darkroom.develop.context import Frame, RunContext
-from darkroom.develop.latents import decode, encode, wants_tiling
-from darkroom.develop.passes import img2img_latents, schedule_for
-from darkroom.develop.recipe import MAX_PIXELS, HiresStep
-from darkroom.develop.upscalers import UPSCALERS
+from pydantic import Field
+
+from darkroom.develop.fields import MAX_PIXELS, MAX_STEPS, Denoise, PassStep, Side, Upscaler, param
+from darkroom.develop.upscalers import DEFAULT_UPSCALER, UPSCALERS
 from darkroom.errors import InvalidParameter
+
+if TYPE_CHECKING:
+    import torch
+
+    from darkroom.develop.context import Frame, RunContext
+
+
+class HiresStep(PassStep):
+    """Hi-Res Fix: upscale the picture, then denoise it again at the larger size."""
+
+    op: Literal["hires"] = "hires"
+    scale: float = param(2.0, ge=1.0, le=4.0, en="Upscale factor (ignored when a resize size is given).",
+                         de="Vergrößerungsfaktor (ignoriert, wenn eine Zielgröße angegeben ist).")
+    resize_width: Side | None = param(None, en="Target width instead of a factor; keeps the aspect ratio, "
+                                      "center-crops.",
+                                      de="Zielbreite statt Faktor; Seitenverhältnis bleibt, mittig beschnitten.")
+    resize_height: Side | None = param(None, en="Target height instead of a factor; keeps the aspect ratio, "
+                                       "center-crops.",
+                                       de="Zielhöhe statt Faktor; Seitenverhältnis bleibt, mittig beschnitten.")
+    upscaler: Upscaler = param(DEFAULT_UPSCALER, en="Upscaler: Latent (...) modes interpolate latents; Lanczos, "
+                               "Bicubic, Nearest resize pixels.",
+                               de="Vergrößerer: Latent (...) interpoliert Latents; Lanczos, Bicubic, Nearest Pixel.")
+    denoise: Denoise = param(0.45, en="Denoising strength of the second pass.",
+                             de="Entrauschungsstärke des zweiten Durchgangs.")
+    steps: Annotated[int, Field(ge=0, le=MAX_STEPS)] = param(
+        0, en="Second-pass steps actually run; 0: as many as the first pass.",
+        de="Schritte des zweiten Durchgangs; 0: so viele wie im ersten.")
+    vae_tiling: Literal["auto", "on", "off"] = param(
+        "auto", en="Decode/encode the VAE in tiles (auto: for outputs above 1536x1536 pixels).",
+        de="VAE in Kacheln (de)kodieren (auto: ab 1536x1536 Pixeln).")
 
 
 def target_size(step: HiresStep, width: int, height: int) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -54,6 +82,13 @@ def _center_crop_latents(latents: torch.Tensor, width: int, height: int, factor:
 
 
 def run_hires(ctx: RunContext, frame: Frame, step: HiresStep, index: int = 0) -> Frame:
+    import torch
+    from PIL import Image
+
+    from darkroom.develop.context import Frame
+    from darkroom.develop.latents import decode, encode, wants_tiling
+    from darkroom.develop.passes import img2img_latents, schedule_for
+
     engine = ctx.engine
     if engine.unet_in_channels == 9:
         raise InvalidParameter(f"steps[{index}]: hires fix needs a normal (4-channel) model, "
@@ -79,3 +114,18 @@ def run_hires(ctx: RunContext, frame: Frame, step: HiresStep, index: int = 0) ->
         latents = img2img_latents(ctx, latents, step, strength=step.denoise,
                                   schedule=schedule_for(step.steps, step.denoise))
     return Frame(image=decode(engine, latents, tiled), latents=latents)
+
+
+def hires_infotext(step: HiresStep, first) -> dict:
+    """A1111's hires fields; prompt, sampler and CFG only where they differ from the first pass."""
+    resized = bool(step.resize_width or step.resize_height)
+    return {
+        "Denoising strength": step.denoise,
+        "Hires upscale": None if resized else step.scale,
+        "Hires resize": f"{step.resize_width or 0}x{step.resize_height or 0}" if resized else None,
+        "Hires steps": step.steps,
+        "Hires upscaler": step.upscaler,
+        "Hires prompt": step.prompt if step.prompt != first.prompt else None,
+        "Hires sampler": step.sampler if step.sampler != first.sampler else None,
+        "Hires CFG Scale": step.cfg if step.cfg != first.cfg else None,
+    }

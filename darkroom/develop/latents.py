@@ -4,12 +4,11 @@ Encoding takes the mean of the VAE's latent distribution (no random draw), so an
 is a pure function of the picture and every random number of a step comes from its seed.
 Decoding is exactly what the diffusers pipelines do (`vae.decode`, then the pipeline's
 image processor rounds to 8 bits). Big pictures go through the VAE in overlapping tiles
-(diffusers' own tiling), which keeps memory flat whatever the size.
+(diffusers' own tiling), which keeps memory flat whatever the size. Tiling and precision
+are chosen per call; the shared VAE is never switched (no enable_tiling, no .to()).
 """
 
 from __future__ import annotations
-
-from contextlib import contextmanager
 
 import torch
 from PIL import Image
@@ -26,31 +25,20 @@ def any_pipeline(engine):
     return engine.pipeline("inpaint" if engine.unet_in_channels == 9 else "txt2img")
 
 
-@contextmanager
-def _vae_ready(vae, tiled: bool):
-    """Tiling on for this call only; fp16 VAEs that ask for it (SDXL) run in float32, as the pipelines do."""
-    dtype = vae.dtype
-    upcast = dtype == torch.float16 and bool(getattr(vae.config, "force_upcast", False))
-    if upcast:
-        vae.to(torch.float32)
-    if tiled:
-        vae.enable_tiling()
-    try:
-        with torch.no_grad():
-            yield vae.dtype
-    finally:
-        if tiled:
-            vae.disable_tiling()
-        if upcast:
-            vae.to(dtype)
+def _fits_one_tile(vae, tensor: torch.Tensor, latent: bool) -> bool:
+    limit = vae.tile_latent_min_size if latent else vae.tile_sample_min_size
+    return tensor.shape[-1] <= limit and tensor.shape[-2] <= limit
 
 
 def decode(engine, latents: torch.Tensor, tiled: bool = False) -> Image.Image:
-    pipe = any_pipeline(engine)
-    vae = pipe.vae
-    with _vae_ready(vae, tiled) as dtype:
-        image = vae.decode(latents.to(dtype) / vae.config.scaling_factor, return_dict=False)[0]
-    return pipe.image_processor.postprocess(image, output_type="pil")[0]
+    vae = engine.vae_for_call()
+    z = latents.to(vae.dtype) / vae.config.scaling_factor
+    with torch.no_grad():
+        if tiled and not _fits_one_tile(vae, z, latent=True):
+            image = vae.tiled_decode(z, return_dict=False)[0]
+        else:
+            image = vae.decode(z, return_dict=False)[0]
+    return any_pipeline(engine).image_processor.postprocess(image, output_type="pil")[0]
 
 
 def pixels_to_tensor(engine, image: Image.Image) -> torch.Tensor:
@@ -59,9 +47,15 @@ def pixels_to_tensor(engine, image: Image.Image) -> torch.Tensor:
 
 
 def encode_tensor(engine, pixels: torch.Tensor, tiled: bool = False) -> torch.Tensor:
-    vae = any_pipeline(engine).vae
-    with _vae_ready(vae, tiled) as dtype:
-        dist = vae.encode(pixels.to(engine.device, dtype)).latent_dist
+    from diffusers.models.autoencoders.vae import DiagonalGaussianDistribution
+
+    vae = engine.vae_for_call()
+    x = pixels.to(engine.device, vae.dtype)
+    with torch.no_grad():
+        if tiled and not _fits_one_tile(vae, x, latent=False):
+            dist = DiagonalGaussianDistribution(vae._tiled_encode(x))
+        else:
+            dist = vae.encode(x).latent_dist
         latents = dist.mode() * vae.config.scaling_factor
     return latents.to(engine.dtype)
 

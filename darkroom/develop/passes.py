@@ -7,9 +7,9 @@ import random
 import torch
 
 from darkroom.develop.context import RunContext
+from darkroom.develop.denoise import Pass, denoise
 from darkroom.develop.generate import noise_generator
 from darkroom.develop.recipe import MAX_SEED, GenerateStep, PassStep
-from darkroom.develop.samplers import make_scheduler
 from darkroom.errors import InvalidParameter
 
 INHERITED = ("prompt", "negative_prompt", "cfg", "sampler", "clip_skip")
@@ -61,18 +61,8 @@ def check_runs_steps(index: int, steps: int, denoise: float) -> None:
 
 
 def img2img_latents(ctx: RunContext, latents: torch.Tensor, step, *, strength: float, schedule: int) -> torch.Tensor:
-    """One diffusers img2img pass over `latents`; noise is the first draw from the step's seed."""
-    pipe = ctx.engine.pipeline("img2img")
-    pipe.scheduler = make_scheduler(step.sampler, ctx.engine.scheduler_config)
-    embeds = ctx.encode(step.prompt, step.negative_prompt, step.clip_skip)
-    result = pipe(
-        **embeds,
-        image=latents,
-        strength=strength,
-        num_inference_steps=schedule,
-        guidance_scale=step.cfg,
-        generator=noise_generator(step.seed),
-        callback_on_step_end=ctx.step_callback(),
-        output_type="latent",
-    )
-    return result.images
+    """One img2img pass over `latents`; noise is the first draw from the step's seed."""
+    return denoise(ctx.engine, Pass(
+        "img2img", sampler=step.sampler, steps=schedule, cfg=step.cfg,
+        embeds=ctx.encode(step.prompt, step.negative_prompt, step.clip_skip),
+        generator=noise_generator(step.seed), latents=latents, strength=strength), ctx.observe)

@@ -6,13 +6,14 @@ The steps before the varied one run once; each variant reuses their picture.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from PIL import Image, ImageDraw, ImageFont
 from pydantic import ValidationError
 
-from darkroom.develop.context import Frame, Progress
+from darkroom.develop.context import Frame
 from darkroom.develop.recipe import MAX_SEED, GenerateStep, Recipe, describe_errors
-from darkroom.develop.runner import Developed, develop, resolve_step, run_chain, start
+from darkroom.develop.runner import Developed, Run, chains_of, resolve_step, run_chain
 from darkroom.errors import InvalidParameter
 
 VARY = ("seed", "denoise", "cfg")
@@ -30,10 +31,8 @@ def values(base, vary: str, count: int) -> list:
     return [round(lo + (hi - lo) * i / (count - 1), 2) for i in range(count)]
 
 
-def make_variants(recipe: Recipe, settings=None, *, count: int, vary: str = "seed", step_index: int | None = None,
-                  progress: Progress | None = None, load_input=None
-                  ) -> tuple[list[Developed], list[tuple[str, Developed]]]:
-    """(the pictures before the varied step, [(label, variant)]): variants of steps[step_index] (default: the last)."""
+def check_request(recipe: Recipe, count: int, vary: str, step_index: int | None) -> int:
+    """The index of the step to vary; raises for a request that cannot be made."""
     if vary not in VARY:
         raise InvalidParameter(f"--vary {vary!r}: choose one of {', '.join(VARY)}")
     if not 1 <= count <= 64:
@@ -43,27 +42,36 @@ def make_variants(recipe: Recipe, settings=None, *, count: int, vary: str = "see
         raise InvalidParameter(f"--step {step_index}: the recipe has steps 0 to {len(recipe.steps) - 1}")
     if vary not in type(recipe.steps[k]).model_fields:
         raise InvalidParameter(f"steps[{k}] ({recipe.steps[k].op}) has no {vary} to vary")
-    steps = list(recipe.steps[:k + 1])
+    return k
+
+
+def make_variants(run: Run, *, count: int, vary: str = "seed", step_index: int | None = None
+                  ) -> tuple[list[Developed], list[tuple[str, Developed]]]:
+    """(the pictures before the varied step, [(label, variant)]): variants of steps[step_index] (default: the last).
+
+    `run.recipe` is cut after the varied step; its listeners see every step made."""
+    k = check_request(run.recipe, count, vary, step_index)
+    steps = list(run.recipe.steps[:k + 1])
     if isinstance(steps[0], GenerateStep) and steps[0].batch_size > 1:
         steps[0] = steps[0].model_copy(update={"batch_size": 1})
-    recipe = recipe.model_copy(update={"steps": steps})
+    run.recipe = run.recipe.model_copy(update={"steps": steps})
     before: list[Developed] = []
     frame = parent = None
     resolved: list = []
     if k > 0:
-        before = develop(recipe.model_copy(update={"steps": steps[:k]}), settings, progress, load_input)
+        before = run_chain(replace(run, recipe=run.recipe.model_copy(update={"steps": steps[:k]})), 0, 1,
+                           resolved=chains_of(run.recipe, run.engine)[0])
         parent = before[-1]
         frame = Frame(image=parent.image, latents=parent.latents)
         resolved = list(parent.recipe.steps)
-    ctx = start(recipe, settings, progress, load_input)
-    base = resolve_step(steps[k], resolved, k, 0, frame, ctx.engine)
+    base = resolve_step(steps[k], resolved, k, 0, frame, run.engine)
     out = []
     for value in values(getattr(base, vary), vary, count):
         try:
             varied = type(base).model_validate({**base.model_dump(), vary: value})
         except ValidationError as err:
             raise InvalidParameter(describe_errors(err)) from None
-        made = run_chain(ctx, recipe, 0, 1, resolved=resolved + [varied], frame=frame, parent=parent, begin=k)[-1]
+        made = run_chain(run, 0, 1, resolved=resolved + [varied], frame=frame, parent=parent, begin=k)[-1]
         out.append((f"{vary} {value}", made))
     return before, out
 

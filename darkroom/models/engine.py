@@ -12,7 +12,9 @@ memory once however many kinds of step use it. Loading never touches the network
 
 from __future__ import annotations
 
+import copy
 import gc
+import inspect
 import logging
 import os
 import threading
@@ -246,6 +248,7 @@ class Engine:
         base_kind = next(k for k, cls in PIPELINES[self.is_xl].items() if cls == type(pipe).__name__)
         self._pipelines = {base_kind: pipe}
         self._lock = threading.Lock()
+        self._vae32 = None
 
     @property
     def native_size(self) -> int:
@@ -288,13 +291,39 @@ class Engine:
                 self._pipelines[kind] = pipe
         return self._pipelines[kind]
 
+    def view(self, kind: str, scheduler):
+        """A fresh pipeline of `kind` over the shared components, with its own `scheduler`.
+
+        Built directly from the components (a view costs ~2 ms; `from_pipe` ~17 ms and calls
+        `.to()` on every shared module). Nothing shared is changed, so concurrent calls are safe."""
+        base = self.pipeline(kind)
+        cls = type(base)
+        params = inspect.signature(cls.__init__).parameters
+        parts = {name: value for name, value in base.components.items() if name in params}
+        if "requires_safety_checker" in params:
+            parts["requires_safety_checker"] = False
+        pipe = cls(**{**parts, "scheduler": scheduler})
+        pipe.set_progress_bar_config(disable=True)
+        return pipe
+
+    def vae_for_call(self):
+        """The VAE to encode or decode with: the shared one, or, for an fp16 VAE that asks to be
+        upcast (SDXL's), a float32 copy made once, so no call changes the shared module's dtype."""
+        vae = self._components["vae"]
+        if not (vae.dtype == torch.float16 and getattr(vae.config, "force_upcast", False)):
+            return vae
+        with self._lock:
+            if self._vae32 is None:
+                self._vae32 = copy.deepcopy(vae).to(torch.float32)
+        return self._vae32
+
     def close(self) -> None:
         """Drop every reference this engine holds, so the weights can be freed."""
         if self.closed:
             return
         self._pipelines.clear()
         self._components.clear()
-        self._base = None
+        self._base = self._vae32 = None
         gc.collect()
         if self.device.type == "cuda":
             torch.cuda.empty_cache()

@@ -1,0 +1,94 @@
+"""One denoising pass, for every step: txt2img (generate), img2img (hires, img2img) and inpaint.
+
+The step modules prepare what goes in (embeddings, start latents, mask) and post-process
+what comes out; this is the only place a diffusers pipeline is called. Each call takes its
+own pipeline view and scheduler (`Engine.view`), so nothing shared is changed and two jobs
+can denoise on one engine at once. After every step the run's observer sees a `DenoiseStep`
+(step, total, latents, predicted x0); it may raise, e.g. `Cancelled`, which ends the pass at
+once: no half-denoised latents come back (diffusers' `interrupt` flag would return them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Literal
+
+import torch
+
+from darkroom.develop.samplers import make_scheduler
+from darkroom.develop.x0 import predicted_x0
+
+
+@dataclass
+class Pass:
+    kind: Literal["txt2img", "img2img", "inpaint"]
+    sampler: str
+    steps: int  # num_inference_steps: the schedule length (img2img runs steps x strength of it)
+    cfg: float
+    embeds: dict  # prompt embedding kwargs (darkroom.prompt.encode)
+    generator: torch.Generator
+    width: int | None = None
+    height: int | None = None
+    latents: torch.Tensor | None = None  # img2img / inpaint: the start (scaled, 4-channel)
+    strength: float = 1.0
+    mask: object = None  # inpaint: PIL "L" picture, white = repaint
+    masked_latents: torch.Tensor | None = None  # inpaint: the masked picture's latents (9-channel UNets)
+
+
+@dataclass
+class DenoiseStep:
+    """What the observer sees after each step. `x0()` is computed only when asked for."""
+
+    step: int  # 1-based
+    total: int
+    latents: torch.Tensor
+    x0: Callable[[], torch.Tensor | None]
+
+
+Observer = Callable[[DenoiseStep], None]
+
+
+def denoise(engine, p: Pass, observe: Observer | None = None) -> torch.Tensor:
+    """Run one pass and return its final latents."""
+    scheduler = make_scheduler(p.sampler, engine.scheduler_config)
+    pipe = engine.view(p.kind, scheduler)
+    watch = _Watch(scheduler, observe)
+    kwargs = dict(**p.embeds, num_inference_steps=p.steps, guidance_scale=p.cfg, generator=p.generator,
+                  output_type="latent", callback_on_step_end=watch.step_end)
+    if p.kind == "txt2img":
+        kwargs.update(width=p.width, height=p.height)
+    else:
+        kwargs.update(image=p.latents, strength=p.strength)
+    if p.kind == "inpaint":
+        kwargs.update(mask_image=p.mask, masked_image_latents=p.masked_latents, width=p.width, height=p.height)
+    return pipe(**kwargs).images
+
+
+class _Watch:
+    """Reports each step to the observer; keeps what predicted x0 needs from the scheduler's last step."""
+
+    def __init__(self, scheduler, observe: Observer | None):
+        self.scheduler, self.observe = scheduler, observe
+        self.last: tuple | None = None
+        if observe is not None:
+            self._step = scheduler.step
+            scheduler.step = self.scheduler_step  # this call's own scheduler instance
+
+    def scheduler_step(self, model_output, timestep, sample, *args, **kwargs):
+        kwargs["return_dict"] = True
+        out = self._step(model_output, timestep, sample, *args, **kwargs)
+        self.last = (model_output, timestep, sample, out)
+        return (out.prev_sample,)
+
+    def x0(self) -> torch.Tensor | None:
+        """Asked for in the step-end callback, right after the step it belongs to."""
+        if self.last is None:
+            return None
+        model_output, timestep, sample, out = self.last
+        return predicted_x0(self.scheduler, model_output, timestep, sample, step_output=out)
+
+    def step_end(self, pipe, index, timestep, callback_kwargs):
+        if self.observe is not None:
+            self.observe(DenoiseStep(step=index + 1, total=pipe.num_timesteps, latents=callback_kwargs["latents"],
+                                     x0=self.x0))
+        return callback_kwargs
