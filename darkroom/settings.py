@@ -20,7 +20,11 @@ class Settings:
     device: str = field(default_factory=lambda: os.environ.get("DARKROOM_DEVICE", "auto"))
     dtype: str = field(default_factory=lambda: os.environ.get("DARKROOM_DTYPE", "auto"))
     threads: int = field(default_factory=lambda: int(os.environ.get("DARKROOM_THREADS", "0")))
-    model_cache_size: int = 2
+    model_cache_size: int = 2  # engines kept loaded (least recently used evicted; never one in use)
+    model_cache_gb: float = 0.0  # and at most this many GB of weights; 0: no limit
+    concurrent_jobs: int = field(default_factory=lambda: int(os.environ.get("DARKROOM_JOBS", "1")))
+    preview_interval: float = 0.25  # seconds between two preview pictures of a job (at most)
+    preview_every: int = 0  # or a preview every N denoising steps; 0: by time only
 
     @property
     def registry_file(self) -> Path:

@@ -26,3 +26,12 @@ def tiny_sd1_dir(tmp_path_factory):
     from tinymodels import save_diffusers, tiny_pipeline
 
     return save_diffusers(tiny_pipeline("sd1"), tmp_path_factory.mktemp("tiny-sd1") / "tiny-sd1")
+
+
+@pytest.fixture
+def tiny_model(tiny_sd1_dir):
+    """The tiny SD1 model registered as "tiny" in this test's data dir."""
+    from darkroom.cli import main
+
+    assert main(["models", "add", str(tiny_sd1_dir), "--name", "tiny"]) == 0
+    return "tiny"

@@ -11,15 +11,10 @@ from PIL import Image
 from test_develop_masks import synthetic_face
 
 from darkroom.cli import main
-from darkroom.develop.output import LINEAGE_CHUNK, RECIPE_CHUNK
+from darkroom.studio.saving import LINEAGE_CHUNK, RECIPE_CHUNK
 from darkroom.library import Library
 from darkroom.settings import Settings
 
-
-@pytest.fixture
-def tiny_model(tiny_sd1_dir):
-    assert main(["models", "add", str(tiny_sd1_dir), "--name", "tiny"]) == 0
-    return "tiny"
 
 
 RECIPE = {
@@ -88,7 +83,7 @@ def test_replay_is_bit_identical_for_a_multi_step_recipe(tiny_model, tmp_path, c
     image = Image.open(paths[2])
     data = np.asarray(image.convert("RGB")).copy()
     data[0, 0] = 255 - data[0, 0]
-    from darkroom.develop.output import write_image
+    from darkroom.studio.saving import write_image
 
     write_image(Image.fromarray(data), tampered, parameters=image.text["parameters"],
                 recipe_json=image.text[RECIPE_CHUNK], lineage=json.loads(image.text[LINEAGE_CHUNK]),
@@ -104,7 +99,7 @@ def test_replay_says_why_when_the_runtime_differs(tiny_model, tmp_path, capsys):
     recipe = json.loads(image.text[RECIPE_CHUNK])
     recipe["runtime"]["torch"] = "1.0.0"
     recipe["steps"][1]["seed"] = 99  # as if another torch had made other pixels
-    from darkroom.develop.output import write_image
+    from darkroom.studio.saving import write_image
 
     moved = tmp_path / "other.png"
     write_image(image, moved, parameters="", recipe_json=json.dumps(recipe), audit_ref="audit:moved")

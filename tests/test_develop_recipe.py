@@ -6,18 +6,13 @@ import json
 
 import numpy as np
 import pytest
+from developing import develop_recipe
 
 from darkroom.cli import main
 from darkroom.develop.recipe import GenerateStep, HiresStep, InpaintStep, ModelRef, Recipe
-from darkroom.develop.runner import develop
 from darkroom.errors import InvalidParameter
 from darkroom.settings import Settings
 
-
-@pytest.fixture
-def tiny_model(tiny_sd1_dir):
-    assert main(["models", "add", str(tiny_sd1_dir), "--name", "tiny"]) == 0
-    return "tiny"
 
 
 def recipe(*steps) -> dict:
@@ -75,7 +70,7 @@ def test_batch_chains_inherit_seeds_and_share_one_model(tiny_model):
                                 {"op": "inpaint", "zone": {"kind": "box", "x": 2, "y": 2, "width": 8, "height": 8},
                                  "steps": 2, "seed": 100}))
     seen = []
-    results = develop(batch, Settings(), on_step=seen.append)
+    results = develop_recipe(batch, on_step=seen.append)
     assert seen == results  # each picture is announced as soon as its step is done
     assert [(d.batch_index, d.step_index) for d in results] == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
     assert [d.final for d in results] == [False, False, True] * 2
@@ -83,7 +78,7 @@ def test_batch_chains_inherit_seeds_and_share_one_model(tiny_model):
     assert seeds == [[5, 5, 100], [6, 6, 101]]  # hires follows its image's seed; explicit seeds + batch index
     assert results[2].parent is results[1] and results[1].parent is results[0] and results[0].parent is None
     # the second chain replays alone, bit for bit, from its own recipe
-    alone = develop(results[5].recipe, Settings())
+    alone = develop_recipe(results[5].recipe)
     assert np.array_equal(np.asarray(alone[-1].image), np.asarray(results[5].image))
     from darkroom.models.cache import cached_engines
 
@@ -98,24 +93,23 @@ def test_prompt_encodings_are_computed_once_per_run(tiny_model, monkeypatch):
     calls = []
     real = encode.encode_prompt
     monkeypatch.setattr(encode, "encode_prompt", lambda *a, **k: calls.append(a[1:3]) or real(*a, **k))
-    develop(Recipe.parse(recipe(GEN, {"op": "hires", "steps": 1}, {"op": "img2img", "steps": 2, "denoise": 0.5},
+    develop_recipe(Recipe.parse(recipe(GEN, {"op": "hires", "steps": 1}, {"op": "img2img", "steps": 2, "denoise": 0.5},
                                 {"op": "inpaint", "prompt": "a flag",
-                                 "zone": {"kind": "box", "x": 0, "y": 0, "width": 8, "height": 8}, "steps": 2})),
-            Settings())
+                                 "zone": {"kind": "box", "x": 0, "y": 0, "width": 8, "height": 8}, "steps": 2})))
     assert calls == [("a boat", ""), ("a flag", "")]
 
 
 def test_a_recipe_may_start_from_a_picture_but_needs_a_prompt(tiny_model):
     with pytest.raises(InvalidParameter, match=r"steps\[0\].image: the first step needs an input image"):
-        develop(Recipe(model=ModelRef(name="tiny"), steps=[InpaintStep(
-            prompt="x", zone={"kind": "box", "x": 0, "y": 0, "width": 4, "height": 4})]), Settings())
+        develop_recipe(Recipe(model=ModelRef(name="tiny"), steps=[InpaintStep(
+            prompt="x", zone={"kind": "box", "x": 0, "y": 0, "width": 4, "height": 4})]))
     with pytest.raises(InvalidParameter, match=r"steps\[0\].prompt: no earlier step has a prompt"):
-        develop(Recipe(model=ModelRef(name="tiny"), steps=[InpaintStep(
-            image="x.png", zone={"kind": "box", "x": 0, "y": 0, "width": 4, "height": 4})]), Settings(),
+        develop_recipe(Recipe(model=ModelRef(name="tiny"), steps=[InpaintStep(
+            image="x.png", zone={"kind": "box", "x": 0, "y": 0, "width": 4, "height": 4})]),
             load_input=lambda ref: None)
     with pytest.raises(InvalidParameter, match="generate can only be the first step"):
-        develop(Recipe(model=ModelRef(name="tiny"), steps=[GenerateStep(**{k: v for k, v in GEN.items() if k != "op"}),
-                                                           GenerateStep(prompt="again")]), Settings())
+        develop_recipe(Recipe(model=ModelRef(name="tiny"), steps=[GenerateStep(**{k: v for k, v in GEN.items() if k != "op"}),
+                                                           GenerateStep(prompt="again")]))
 
 
 @pytest.mark.parametrize("family", ["sd2-v", "sdxl"])
@@ -128,6 +122,6 @@ def test_other_families_run_every_step_deterministically(family, tmp_path_factor
                   {"op": "inpaint", "zone": {"kind": "box", "x": 4, "y": 4, "width": 12, "height": 12}, "steps": 2,
                    "inpaint_area": "masked", "padding": 2})
     data["model"]["name"] = f"tiny-{family}"
-    first, second = (develop(Recipe.parse(data), Settings()) for _ in range(2))
+    first, second = (develop_recipe(Recipe.parse(data)) for _ in range(2))
     assert [d.image.size for d in first] == [(16, 16), (32, 32), (32, 32)]
     assert np.array_equal(np.asarray(first[-1].image), np.asarray(second[-1].image))

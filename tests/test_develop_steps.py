@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from developing import develop_recipe, take_in
 import torch
 from PIL import Image
 
@@ -23,17 +24,11 @@ from darkroom.develop.recipe import (
     ModelRef,
     Recipe,
 )
-from darkroom.develop.runner import develop
 from darkroom.develop.upscalers import UPSCALERS
 from darkroom.errors import DarkroomError, InvalidParameter
 from darkroom.library import Library
 from darkroom.settings import Settings
 
-
-@pytest.fixture
-def tiny_model(tiny_sd1_dir):
-    assert main(["models", "add", str(tiny_sd1_dir), "--name", "tiny"]) == 0
-    return "tiny"
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +40,7 @@ def tiny_inpaint_dir(tmp_path_factory):
 
 def run(*steps, model="tiny", progress=None, **inputs):
     recipe = Recipe(model=ModelRef(name=model), steps=list(steps))
-    return develop(recipe, Settings(), progress=progress, load_input=inputs.get("load_input"))
+    return develop_recipe(recipe, progress=progress, load_input=inputs.get("load_input"))
 
 
 def gen(size=32, seed=3, steps=3):
@@ -64,7 +59,7 @@ def smooth_picture(size=32) -> Image.Image:
 
 def library_input(image: Image.Image, tmp_path, name="input.png") -> str:
     image.save(tmp_path / name)
-    return Library(Settings()).ingest(tmp_path / name)
+    return take_in(tmp_path / name)
 
 
 def loader():

@@ -6,19 +6,14 @@ import json
 
 import numpy as np
 import pytest
+from developing import develop_recipe
 from PIL import Image
 
 from darkroom.cli import main
 from darkroom.develop.recipe import GenerateStep, ModelRef, Recipe
-from darkroom.develop.runner import run_recipe
 from darkroom.develop.samplers import SAMPLERS
 from darkroom.settings import Settings
 
-
-@pytest.fixture
-def tiny_model(tiny_sd1_dir):
-    assert main(["models", "add", str(tiny_sd1_dir), "--name", "tiny"]) == 0
-    return "tiny"
 
 
 def generate(*args: str) -> int:
@@ -75,7 +70,7 @@ def test_batch_images_replay_alone_bit_identically(tiny_model, tmp_path, capsys)
 def test_every_sampler_is_deterministic(tiny_model, sampler):
     recipe = Recipe(model=ModelRef(name="tiny"), steps=[
         GenerateStep(prompt="a blue star", seed=5, steps=4, sampler=sampler, width=32, height=32)])
-    first, second = (run_recipe(recipe, Settings())[0].image for _ in range(2))
+    first, second = (develop_recipe(recipe)[-1].image for _ in range(2))
     a, b = np.asarray(first), np.asarray(second)
     assert a.shape == (32, 32, 3)
     assert np.isfinite(a).all() and a.std() > 0

@@ -11,6 +11,7 @@ from PIL import Image
 
 from darkroom.errors import ImageError, IntegrityError
 from darkroom.library import Library
+from darkroom.studio.inputs import take_in
 from darkroom.settings import Settings
 
 
@@ -44,7 +45,7 @@ def test_ingest_strips_exif_and_gps(tmp_path):
     path = tmp_path / "photo.jpg"
     Image.new("RGB", (16, 16), (200, 100, 50)).save(path, exif=exif.tobytes())
     library = Library(Settings())
-    ref = library.ingest(path)
+    ref = take_in(library, path, "default")
     assert ref.startswith("sha256:")
     stored = library.get_bytes(ref)
     assert b"SecretCam" not in stored and stored.startswith(b"\x89PNG")
@@ -52,10 +53,10 @@ def test_ingest_strips_exif_and_gps(tmp_path):
     assert image.size == (16, 16) and not image.getexif()
     assert library.get(ref).kind == "input"
     with pytest.raises(ImageError, match="does not exist"):
-        library.ingest(tmp_path / "missing.png")
+        take_in(library, tmp_path / "missing.png", "default")
     (tmp_path / "junk.png").write_bytes(b"not a picture")
     with pytest.raises(ImageError, match="cannot read"):
-        library.ingest(tmp_path / "junk.png")
+        take_in(library, tmp_path / "junk.png", "default")
 
 
 def test_lineage_children_and_wal_beside_the_audit_tables():

@@ -16,11 +16,6 @@ from darkroom.trust.audit import AuditLog
 from darkroom.trust.consent import LABEL_NOTE, draw_label
 
 
-@pytest.fixture
-def tiny_model(tiny_sd1_dir):
-    assert main(["models", "add", str(tiny_sd1_dir), "--name", "tiny"]) == 0
-    return "tiny"
-
 
 @pytest.fixture
 def face(tmp_path):

@@ -19,11 +19,6 @@ SECRET_PROMPT = "portrait of Zebulon Quartermaine at the harbour"
 OTHER_PROMPT = "a cedar forest under snow"
 
 
-@pytest.fixture
-def tiny_model(tiny_sd1_dir):
-    assert main(["models", "add", str(tiny_sd1_dir), "--name", "tiny"]) == 0
-    return "tiny"
-
 
 def run_project(tmp_path, project: str, prompt: str, photo: Image.Image) -> Path:
     """A photo of a person (consent given), img2img + hires, then inpaint with a mask file."""

@@ -21,11 +21,6 @@ from darkroom.trust.retention import load_policy, parse_ttl
 DAY = 86400.0
 
 
-@pytest.fixture
-def tiny_model(tiny_sd1_dir):
-    assert main(["models", "add", str(tiny_sd1_dir), "--name", "tiny"]) == 0
-    return "tiny"
-
 
 def develop(tmp_path, project: str, prompt: str) -> list[str]:
     """img2img + hires on an uploaded picture: an input, an intermediate and an output."""

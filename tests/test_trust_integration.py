@@ -12,11 +12,6 @@ from darkroom.trust.audit import AuditLog
 from darkroom.settings import Settings
 
 
-@pytest.fixture
-def tiny_model(tiny_sd1_dir):
-    assert main(["models", "add", str(tiny_sd1_dir), "--name", "tiny"]) == 0
-    return "tiny"
-
 
 def generate(tmp_path, capsys, *args) -> tuple[int, list[str]]:
     code = main(["generate", *args, "--model", "tiny", "--steps", "2", "--size", "32x32", "-o", str(tmp_path)])

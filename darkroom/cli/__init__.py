@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 
 from darkroom.errors import DarkroomError
@@ -45,8 +44,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # Spinning OpenMP threads made small models 20-40x slower when another core was busy.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     args = build_parser().parse_args(argv)
     try:
         return args.run(args) or 0
@@ -54,5 +51,5 @@ def main(argv: list[str] | None = None) -> int:
         print(f"darkroom: error: {err}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
-        print("darkroom: interrupted; nothing was written.", file=sys.stderr)
+        print("darkroom: interrupted.", file=sys.stderr)
         return 130

@@ -22,31 +22,17 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from darkroom.library import Library
-    from darkroom.settings import Settings
-    from darkroom.trust import erasure
-    from darkroom.trust.gate import check_project
+    from darkroom.cli.common import open_studio
+    from darkroom.scope import check_project
 
-    settings = Settings()
     if args.project:
         check_project(args.project)
-        delete, leave = erasure.plan_project(settings, args.project)
-        what = f"project {args.project!r}: {len(delete)} file(s)" + (
-            f", {len(leave)} shared with other projects (kept for them)" if leave else "")
-    else:
-        library = Library(settings)
-        sha = args.image.removeprefix("sha256:").lower()
-        if library.get(sha) is None and not any(r.sha256.startswith(sha) for r in library.records()):
-            raise InvalidParameter(f"sha256:{sha[:12]} is not in the library")
-        what = f"picture sha256:{sha[:12]} and its descendants"
+    studio = open_studio()
+    what = studio.erase_plan(project=args.project, image=args.image)
     if args.dry_run:
         print(f"would erase {what}")
         return 0
     if not args.yes:
         raise InvalidParameter(f"erasing {what} cannot be undone; run again with --yes (or --dry-run to look first)")
-    if args.project:
-        report = erasure.erase_project(settings, args.project, exports=args.exports)
-    else:
-        report = erasure.erase_image(settings, args.image, exports=args.exports)
-    print(report.summary())
+    print(studio.erase(project=args.project, image=args.image, exports=args.exports).summary())
     return 0

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -63,41 +61,11 @@ def build_recipe(args: argparse.Namespace, model_name: str):
 
 
 def run(args: argparse.Namespace) -> int:
-    from darkroom.develop import output
-    from darkroom.develop.runner import develop
-    from darkroom.library import Library
-    from darkroom.models.registry import Registry
-    from darkroom.settings import Settings
+    from darkroom.cli.common import follow, open_studio
 
-    settings = Settings()
-    model_name = args.model or Registry(settings).default().name
-    recipe = build_recipe(args, model_name)
-    with progress_bar() as progress:
-        results = develop(recipe, settings, progress=progress)
-    library = Library(settings)
-    for developed, path, _ in output.save_all(results, args.output, library):
-        if developed.final:
-            print(path)
+    studio = open_studio()
+    recipe = build_recipe(args, args.model or studio.registry.default().name)
+    for picture in follow(studio.submit(recipe, out_dir=args.output)):
+        if picture.final:
+            print(picture.path)
     return 0
-
-
-@contextmanager
-def progress_bar():
-    """A tqdm bar on stderr, restarted for each denoising run (one per picture and step)."""
-    from tqdm import tqdm
-
-    bar = None
-
-    def update(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None or done == 1:
-            if bar is not None:
-                bar.close()
-            bar = tqdm(total=total, unit="step", file=sys.stderr, leave=False)
-        bar.update(1)
-
-    try:
-        yield update
-    finally:
-        if bar is not None:
-            bar.close()

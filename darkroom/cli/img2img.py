@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from darkroom.cli.common import add_scope_arguments
 from darkroom.cli.fields import add_step_arguments, step_values
 from darkroom.errors import InvalidParameter
 
@@ -29,8 +30,6 @@ def add_common(parser: argparse.ArgumentParser, size_help: str) -> None:
     parser.add_argument("--size", type=parse_size, help=size_help)
     parser.add_argument("--model", "-m", help="registered model name (default: the default model)")
     parser.add_argument("-o", "--output", type=Path, default=Path("out"), help="output folder (default: ./out)")
-    from darkroom.cli.develop import add_scope_arguments
-
     add_scope_arguments(parser)
 
 
@@ -53,11 +52,9 @@ def one_step_recipe(args: argparse.Namespace, step_type, extra: dict | None = No
 
 
 def run(args: argparse.Namespace) -> int:
-    from darkroom.cli.develop import develop_and_write, scope_of
+    from darkroom.cli.develop import develop_and_write
     from darkroom.develop.recipe import Img2ImgStep
 
-    with scope_of(args):
-        written = develop_and_write(one_step_recipe(args, Img2ImgStep), args.output)
-    for _, path, _ in written:
-        print(path)
+    for picture in develop_and_write(one_step_recipe(args, Img2ImgStep), args.output, args):
+        print(picture.path)
     return 0

@@ -53,12 +53,10 @@ def zone_of(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from darkroom.cli.develop import develop_and_write, scope_of
+    from darkroom.cli.develop import develop_and_write
     from darkroom.develop.recipe import InpaintStep
 
     recipe = one_step_recipe(args, InpaintStep, {"zone": zone_of(args)})
-    with scope_of(args):
-        written = develop_and_write(recipe, args.output)
-    for _, path, _ in written:
-        print(path)
+    for picture in develop_and_write(recipe, args.output, args):
+        print(picture.path)
     return 0

@@ -24,12 +24,9 @@ def describe(record) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from darkroom.cli.keep import find
-    from darkroom.library import Library
+    from darkroom.cli.common import open_studio
 
-    library = Library()
-    record = find(library, args.image)
-    chain = library.lineage(record.sha256)
+    chain = open_studio().lineage(args.image)
     if args.json:
         print(json.dumps([{"sha256": r.sha256, "parent": r.parent_sha256, "step": r.step_index, "op": r.op,
                            "size": [r.width, r.height], "path": r.source_path} for r in chain], indent=2))

@@ -42,12 +42,12 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_run(args: argparse.Namespace) -> int:
-    from darkroom.trust.gate import check_project
-    from darkroom.trust.retention import run
+    from darkroom.cli.common import open_studio
+    from darkroom.scope import check_project
 
     if args.project:
         check_project(args.project)
-    report = run(now=args.now, dry_run=args.dry_run, project=args.project)
+    report = open_studio().retention(now=args.now, dry_run=args.dry_run, project=args.project)
     days = lambda seconds: f"{seconds / 86400:.1f}d"  # noqa: E731
     for item in report.expired:
         print(f"{'would delete' if report.dry_run else 'deleted'} sha256:{item.sha256[:12]}  {item.category:<13} "

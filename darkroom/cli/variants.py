@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import uuid
 from pathlib import Path
 
 
@@ -20,40 +19,16 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from darkroom.cli.develop import ingest_inputs, load_recipe
-    from darkroom.cli.generate import progress_bar
-    from darkroom.develop import output
-    from darkroom.develop.variants import contact_sheet, make_variants
-    from darkroom.library import Library
-    from darkroom.settings import Settings
+    from darkroom.cli.common import follow, open_studio
+    from darkroom.studio.replay import load_recipe
 
-    settings = Settings()
-    library = Library(settings)
-    recipe = ingest_inputs(load_recipe(args.recipe), library, args.recipe.parent)
-    with progress_bar() as progress:
-        before, variants = make_variants(recipe, settings, count=args.count, vary=args.vary, step_index=args.step,
-                                         progress=progress, load_input=library.open_input)
-    written = output.save_all(before + [d for _, d in variants], args.output, library)
-    shas = {id(d): sha for d, _, sha in written}
-    paths = {id(d): path for d, path, _ in written}
-    group = f"{args.vary}-{uuid.uuid4().hex[:12]}"
-    library.add_variants(group, [(shas[id(d)], label) for label, d in variants])
-    captions = [label for label, _ in variants]
-    sheet = contact_sheet([d.image for _, d in variants], captions)
-    text = "darkroom contact sheet " + group + "\n" + "\n".join(
-        f"{i + 1}: {label}: sha256:{shas[id(d)]}" for i, (label, d) in enumerate(variants))
-    from darkroom.develop.recipe import canonical_json
-    from darkroom.trust.gate import scoped_audit
-
-    audit = scoped_audit(settings)
-    listing = {"contact_sheet": group, "images": [shas[id(d)] for _, d in variants], "captions": captions}
-    entry = audit.append("contact_sheet", listing, personal={"images", "captions"})
-    sheet_path, data = output.write_image(sheet, output.next_path(args.output, "sheet", args.vary),
-                                          parameters=text, recipe_json=canonical_json(listing),
-                                          audit_ref=entry.ref, settings=settings, audit=audit)
-    library.put(data, kind="sheet", source_path=str(sheet_path.resolve()))
-    for label, d in variants:
-        print(paths[id(d)])
-    print(sheet_path)
-    print(f"variant group {group}: {len(variants)} variants; keep one with `darkroom keep IMAGE`", file=sys.stderr)
+    studio = open_studio()
+    job = studio.variants(load_recipe(args.recipe), count=args.count, vary=args.vary, step_index=args.step,
+                          out_dir=args.output, base=args.recipe.parent)
+    follow(job)
+    for _, picture in job.variants:
+        print(picture.path)
+    print(job.sheet.path)
+    print(f"variant group {job.sheet.group}: {len(job.variants)} variants; keep one with `darkroom keep IMAGE`",
+          file=sys.stderr)
     return 0

@@ -21,9 +21,11 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from darkroom.trust.verify import format_report, verify_file
+    from darkroom.cli.common import open_studio
+    from darkroom.trust.verify import format_report
 
-    reports = [verify_file(path, use_audit=not args.no_audit) for path in args.files]
+    studio = open_studio()
+    reports = [studio.verify(path, use_audit=not args.no_audit) for path in args.files]
     if args.json:
         print(json.dumps([_as_dict(r) for r in reports], indent=2, default=str))
     else:

@@ -1,0 +1,77 @@
+"""What the job commands share: the Studio, scope flags, following a job in the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from contextlib import contextmanager
+
+from darkroom.scope import BASES
+
+
+def open_studio(**settings):
+    """The Studio for this command (settings from the environment, overridden by `settings`)."""
+    from darkroom.settings import Settings
+    from darkroom.studio import Studio
+
+    config = Settings()
+    for name, value in settings.items():
+        setattr(config, name, value)
+    return Studio(settings=config)
+
+
+def add_scope_arguments(parser: argparse.ArgumentParser) -> None:
+    """--project, --consent, --basis, --label: who a run belongs to and what the user confirmed (not in the recipe)."""
+    parser.add_argument("--project", help="library project the pictures belong to, for retention and erasure "
+                        "(default: $DARKROOM_PROJECT or 'default')")
+    parser.add_argument("--consent", action="store_true",
+                        help="confirm you may edit the photos of people among the inputs: you have the person's "
+                        "consent (GDPR Art. 6(1)(a)); recorded in the audit log")
+    parser.add_argument("--basis", choices=BASES, help="confirm another lawful basis instead: contract (Art. "
+                        "6(1)(b)) or legitimate-interests (Art. 6(1)(f))")
+    parser.add_argument("--label", action="store_true", default=False,
+                        help="draw a visible 'KI-generiert / AI-generated' band into pictures derived from "
+                        "uploaded photos (deep-fake disclosure, AI Act Art. 50(4)); kept with the photo")
+
+
+def scope_options(args: argparse.Namespace) -> dict:
+    """The scope keywords of `Studio.submit` that the command line asks for."""
+    basis = getattr(args, "basis", None) or ("consent" if getattr(args, "consent", False) else None)
+    return {"project": getattr(args, "project", None), "consent": basis, "label": bool(getattr(args, "label", False))}
+
+
+def follow(job) -> list:
+    """Show a job's progress on stderr and wait for its pictures. Ctrl-C cancels it: the pictures
+    of chains already finished stay saved (the error says which), the rest is not written."""
+    try:
+        with progress_bar() as update:
+            for event in job.events():
+                if event.kind == "step":
+                    update(event.step, event.total)
+    except KeyboardInterrupt:
+        job.cancel()
+        print("darkroom: cancelling (the picture being saved is finished first) ...", file=sys.stderr)
+        job.wait()
+    return job.result()
+
+
+@contextmanager
+def progress_bar():
+    """A tqdm bar on stderr, restarted for each denoising run (one per picture and step)."""
+    from tqdm import tqdm
+
+    bar = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None or done == 1:
+            if bar is not None:
+                bar.close()
+            bar = tqdm(total=total, unit="step", file=sys.stderr, leave=False)
+        bar.update(1)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.close()

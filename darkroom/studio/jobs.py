@@ -1,0 +1,146 @@
+"""A job: one recipe run for one scope, seen from outside as a stream of events.
+
+    job = studio.submit(recipe, project="p1", previews=True)
+    for event in job.events():      # blocking; every reader sees every event from the start
+        ...
+    job.cancel()                    # from any thread; takes effect within one denoising step
+    pictures = job.result(timeout=600)
+
+Events: queued, started, step (progress, optional previews), picture (each saved picture, as
+soon as it exists), and last one of done, failed, cancelled.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from darkroom.errors import Cancelled, DarkroomError
+
+FINAL = ("done", "failed", "cancelled")
+KEEP_PREVIEWS = 8  # step events that keep their preview pictures (older ones drop them)
+
+
+@dataclass
+class Picture:
+    """A saved picture: where it is, what it is, what made it."""
+
+    sha256: str
+    path: Any  # pathlib.Path of the exported copy, or None (library only)
+    recipe: Any  # darkroom.develop.recipe.Recipe: reproduces this picture alone
+    parent: str | None
+    infotext: str
+    op: str
+    step_index: int
+    batch_index: int
+    final: bool
+    width: int
+    height: int
+    image: Any = None  # the PIL image, only for runs that save nothing (replay)
+    audit_ref: str | None = None  # the audit step event the picture belongs to
+    group: str | None = None  # a contact sheet: its variant group
+
+
+@dataclass
+class JobEvent:
+    kind: str  # queued | started | step | picture | done | failed | cancelled
+    job_id: str
+    time: float = field(default_factory=time.time)
+    batch_index: int | None = None  # step: which chain (batch image)
+    step_index: int | None = None  # step: which recipe step
+    op: str | None = None
+    step: int | None = None  # step: denoising step done, of `total`
+    total: int | None = None
+    preview: Any = None  # step: PIL image of the current latents (when previews were asked for)
+    preview_x0: Any = None  # step: PIL image of the predicted final picture
+    picture: Picture | None = None  # picture
+    error: str | None = None  # failed / cancelled: the message
+
+
+class Job:
+    def __init__(self, work, *, owner: str | None = None):
+        self.id = uuid.uuid4().hex
+        self.work = work
+        self.owner = owner
+        self.state = "queued"
+        self.pictures: list[Picture] = []
+        self.error: DarkroomError | BaseException | None = None
+        self._events: list[JobEvent] = []
+        self._changed = threading.Condition()
+        self._cancel = threading.Event()
+        self._previews: list[JobEvent] = []
+        # set by the studio: how the job is audited and delivered, and what variants made
+        self.audit = None  # darkroom.trust.gate.RunAudit
+        self.out_dir = None  # where exported copies go (None: the library only)
+        self.final_only = False
+        self.save = True
+        self.variants: list[tuple[str, Picture]] = []
+        self.sheet: Picture | None = None
+
+    # ------------------------------------------------------------------ what callers use
+    def events(self, timeout: float | None = None) -> Iterator[JobEvent]:
+        """Every event from the first, blocking until the next; ends after the final one."""
+        seen = 0
+        while True:
+            with self._changed:
+                if not self._changed.wait_for(lambda: len(self._events) > seen, timeout):
+                    raise TimeoutError(f"job {self.id}: no event within {timeout} s")
+                batch = self._events[seen:]
+            seen += len(batch)
+            yield from batch
+            if batch[-1].kind in FINAL:
+                return
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self._cancel.is_set()
+
+    def check_cancel(self) -> None:
+        if self._cancel.is_set():
+            raise Cancelled("the job was cancelled")
+
+    @property
+    def finished(self) -> bool:
+        return self.state in FINAL
+
+    def wait(self, timeout: float | None = None) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: self.state in FINAL, timeout)
+
+    def result(self, timeout: float | None = None) -> list[Picture]:
+        """The saved pictures, once the job is done; raises the job's error if it failed or was cancelled."""
+        if not self.wait(timeout):
+            raise TimeoutError(f"job {self.id} is still {self.state} after {timeout} s")
+        if self.error is not None:
+            raise self.error
+        return list(self.pictures)
+
+    # ------------------------------------------------------------------ what the executor uses
+    def emit(self, kind: str, **fields) -> JobEvent:
+        event = JobEvent(kind, self.id, **fields)
+        with self._changed:
+            if kind == "picture":
+                self.pictures.append(event.picture)
+            if event.preview is not None or event.preview_x0 is not None:
+                self._keep_only_latest_preview(event)
+            if kind in ("started", *FINAL):
+                self.state = "running" if kind == "started" else kind
+            self._events.append(event)
+            self._changed.notify_all()
+        return event
+
+    def _keep_only_latest_preview(self, event: JobEvent) -> None:
+        """Previews are for watching, not for keeping: only the latest few step events keep theirs."""
+        self._previews.append(event)
+        if len(self._previews) > KEEP_PREVIEWS:
+            old = self._previews.pop(0)
+            old.preview = old.preview_x0 = None
+
+    def __repr__(self) -> str:
+        return f"<Job {self.id[:8]} {self.state}, {len(self.pictures)} pictures>"

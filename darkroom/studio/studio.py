@@ -1,0 +1,278 @@
+"""The Studio: one object that owns the settings, library, audit log, registry, engines and
+policy, and runs recipes as jobs. Every front end (CLI, HTTP, web UI, lessons) talks to it.
+
+    studio = Studio(home="/path/to/data")
+    job = studio.submit(recipe, project="p1", previews=True)
+    for event in job.events(): ...
+    pictures = job.result(timeout=600)
+
+`submit` admits the recipe in the caller's thread (inputs taken in, policy, consent: a
+blocked prompt raises before a job exists), records the job, and queues it. A worker leases
+the engine and makes pixels (`darkroom.studio.worker`); the studio saves each finished
+chain (file, library row, audit export event) and passes events on.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections import OrderedDict
+from pathlib import Path
+
+from darkroom.develop.recipe import Recipe
+from darkroom.errors import Cancelled, DarkroomError
+from darkroom.library import Library
+from darkroom.library.jobs import JobStore
+from darkroom.models.cache import SHARED
+from darkroom.models.registry import Registry
+from darkroom.scope import Scope, default_project
+from darkroom.settings import Settings
+from darkroom.studio.inputs import ingest_inputs, input_shas
+from darkroom.studio.jobs import Job, Picture
+from darkroom.studio.saving import save_picture
+from darkroom.studio.variants import save_contact_sheet
+from darkroom.studio.worker import LocalExecutor, Work, compute
+from darkroom.trust.audit import AuditLog
+from darkroom.trust.gate import RunAudit
+
+KEEP_FINISHED = 256  # finished jobs kept in memory (all of them stay in the database)
+_threads_set = False
+_threads_lock = threading.Lock()
+
+
+def set_threads_once(threads: int) -> None:
+    """torch's thread count, once per process (the first Studio's settings; 0 keeps torch's default)."""
+    global _threads_set
+    with _threads_lock:
+        if _threads_set or threads <= 0:
+            return
+        import torch
+
+        torch.set_num_threads(threads)
+        _threads_set = True
+
+
+class Studio:
+    def __init__(self, home: str | Path | None = None, *, settings: Settings | None = None, engines=None,
+                 executor=None):
+        if settings is None:
+            settings = Settings(home=Path(home).expanduser()) if home is not None else Settings()
+        self.settings = settings
+        self.library = Library(settings)
+        self.audit = AuditLog(settings)
+        self.registry = Registry(settings)
+        self.job_records = JobStore(settings)
+        self.engines = engines or SHARED
+        self.interrupted = self.job_records.mark_interrupted()
+        set_threads_once(settings.threads)
+        self.executor = executor or LocalExecutor(self._run, settings.concurrent_jobs)
+        self._jobs: "OrderedDict[str, Job]" = OrderedDict()
+        self._jobs_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ jobs
+    def submit(self, recipe: Recipe | str | dict, *, project: str | None = None, consent: str | None = None,
+               label: bool = False, owner: str | None = None, previews: bool = False,
+               out_dir: str | Path | None = None, final_only: bool = False, base: Path | None = None,
+               save: bool = True, variants: dict | None = None) -> Job:
+        """Admit and queue a run of `recipe`; returns the queued Job at once.
+
+        Raises (before any job exists) for an unknown model, a missing input, a blocked prompt or
+        a photo of a person without a lawful basis. `out_dir`: where copies of the pictures go
+        (None: the library only); `final_only`: only the last step's pictures are exported;
+        `save=False`: nothing is stored (the pictures come back with their images: replay)."""
+        recipe = recipe if isinstance(recipe, Recipe) else Recipe.parse(recipe)
+        scope = Scope(project or default_project(), consent, bool(label), owner)
+        entry = self.registry.resolve(recipe.model.name)
+        recipe = ingest_inputs(recipe, self.library, scope, base)
+        work = Work(job_id="", recipe=recipe, model=entry, scope=scope, previews=previews, variants=variants,
+                    inputs={sha: self.library.get_bytes(sha) for sha in input_shas(recipe)})
+        job = Job(work, owner=owner)
+        work.job_id = job.id
+        job.audit = RunAudit(self.audit, recipe, scope)
+        job.audit.job_id = job.id
+        job.audit.admit(recipe)
+        job.out_dir = Path(out_dir) if out_dir is not None else None
+        job.final_only, job.save = final_only, save
+        self.job_records.add(job.id, recipe=recipe.canonical_json(), project=scope.project, owner=owner)
+        self._remember(job)
+        job.emit("queued")
+        self.executor.submit(job)
+        return job
+
+    def run(self, recipe, **options) -> list[Picture]:
+        """Submit and wait: the saved pictures."""
+        return self.submit(recipe, **options).result()
+
+    def job(self, job_id: str) -> Job | None:
+        with self._jobs_lock:
+            return self._jobs.get(job_id)
+
+    def _remember(self, job: Job) -> None:
+        with self._jobs_lock:
+            self._jobs[job.id] = job
+            finished = [j for j in self._jobs.values() if j.finished]
+            for old in finished[:max(0, len(finished) - KEEP_FINISHED)]:
+                self._jobs.pop(old.id, None)
+
+    def _run(self, job: Job) -> None:
+        """One job on a worker thread, from start to its final event."""
+        if job.cancel_requested:
+            return self._finish(job, "cancelled", Cancelled("the job was cancelled before it started"))
+        self.job_records.set_state(job.id, "running")
+        job.emit("started")
+        sink = JobSink(self, job)
+        try:
+            compute(job.work, engines=self.engines, settings=self.settings, sink=sink,
+                    cancelled=lambda: job.cancel_requested)
+        except Cancelled:
+            job.audit.ended("cancel", {"pictures_saved": len(job.pictures)})
+            return self._finish(job, "cancelled", Cancelled(cancel_message(job)))
+        except DarkroomError as err:
+            job.audit.ended("failed", {"error": str(err)[:500]})
+            return self._finish(job, "failed", err)
+        except Exception as err:  # a bug: keep the traceback for the report, the studio goes on
+            traceback.print_exc()
+            job.audit.ended("failed", {"error": f"{type(err).__name__}: {err}"[:500]})
+            return self._finish(job, "failed", err)
+        self._finish(job, "done")
+
+    def _finish(self, job: Job, state: str, error: BaseException | None = None) -> None:
+        job.error = error
+        self.job_records.set_state(job.id, state, str(error) if error else None)
+        job.emit(state, error=str(error) if error else None)
+
+    def variants(self, recipe, *, count: int, vary: str = "seed", step_index: int | None = None, **options) -> Job:
+        """A job that makes `count` variants of one step (seed, denoise or cfg) and their contact sheet."""
+        return self.submit(recipe, variants={"count": count, "vary": vary, "step_index": step_index}, **options)
+
+    def replay(self, path: str | Path) -> dict:
+        """Re-run a picture's embedded recipe: identical, or how it differs and why."""
+        from darkroom.studio.replay import replay
+
+        return replay(self, Path(path))
+
+    # ------------------------------------------------------------------ the library and trust
+    def find(self, image: str):
+        """The library record of a file path or a sha256:HEX reference."""
+        from darkroom.errors import ImageError
+
+        if image.startswith("sha256:"):
+            record = self.library.get(image)
+            if record is None:
+                raise ImageError(f"{image} is not in the library")
+            return record
+        path = Path(image)
+        if not path.is_file():
+            raise ImageError(f"{image} does not exist")
+        record = self.library.find_file(path)
+        if record is None:
+            raise ImageError(f"{image} is not in the library (its bytes changed, or another studio made it)")
+        return record
+
+    def keep(self, image: str):
+        """Mark a picture as the kept one of its variant groups: (record, groups)."""
+        record = self.find(image)
+        return record, self.library.keep(record.sha256)
+
+    def lineage(self, image: str) -> list:
+        return self.library.lineage(self.find(image).sha256)
+
+    def verify(self, path: str | Path, *, use_audit: bool = True):
+        """Is the file marked as AI-generated, intact, signed, and known to this studio's audit log?"""
+        from darkroom.trust.verify import verify_file
+
+        return verify_file(path, self.settings, use_audit=use_audit)
+
+    def erase_plan(self, *, project: str | None = None, image: str | None = None) -> str:
+        """What an erasure would remove, in words (nothing is changed)."""
+        from darkroom.trust import erasure
+
+        if project is not None:
+            delete, leave = erasure.plan_project(self.settings, project)
+            return f"project {project!r}: {len(delete)} file(s)" + (
+                f", {len(leave)} shared with other projects (kept for them)" if leave else "")
+        sha = erasure.resolve_image(self.library, image)
+        return f"picture sha256:{sha[:12]} and {len(self.library.descendants(sha))} descendant(s)"
+
+    def erase(self, *, project: str | None = None, image: str | None = None, exports: bool = False):
+        from darkroom.trust import erasure
+
+        if project is not None:
+            return erasure.erase_project(self.settings, project, exports=exports)
+        return erasure.erase_image(self.settings, image, exports=exports)
+
+    def retention(self, *, dry_run: bool = False, project: str | None = None, now: float | None = None):
+        from darkroom.trust import retention
+
+        return retention.run(self.settings, now=now, dry_run=dry_run, project=project)
+
+    def close(self, timeout: float | None = 30) -> None:
+        """Cancel what is queued or running, let the workers finish their current save, stop them."""
+        with self._jobs_lock:
+            live = [j for j in self._jobs.values() if not j.finished]
+        for job in live:
+            job.cancel()
+        self.executor.shutdown(timeout)
+
+    def __enter__(self) -> "Studio":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def cancel_message(job: Job) -> str:
+    if not job.pictures:
+        return "the job was cancelled; nothing was saved"
+    where = ", ".join(str(p.path or f"sha256:{p.sha256[:12]}") for p in job.pictures)
+    return f"the job was cancelled; {len(job.pictures)} picture(s) were saved before it stopped: {where}"
+
+
+class JobSink:
+    """The studio side of a running job: audit events, saved chains, events for the job's readers."""
+
+    def __init__(self, studio: Studio, job: Job):
+        self.studio, self.job = studio, job
+        self.saved: dict[int, tuple[str, bytes]] = {}  # id(Developed) -> (sha256, file bytes)
+
+    def model_loaded(self, engine) -> None:
+        self.job.audit.model_loaded(engine)
+
+    def progress(self, where, step, total, preview, preview_x0) -> None:
+        self.job.emit("step", batch_index=where.batch_index, step_index=where.step_index, op=where.op, step=step,
+                      total=total, preview=preview, preview_x0=preview_x0)
+
+    def step_done(self, developed) -> None:
+        self.job.audit.step_done(developed)
+
+    def chain_done(self, chain: list) -> list[Picture]:
+        """Save one chain's pictures, parents first; each becomes a `picture` event."""
+        return [self._save(developed) for developed in chain]
+
+    def variants_done(self, before: list, variants: list) -> None:
+        self.chain_done(before)
+        made = self.chain_done([developed for _, developed in variants])
+        labelled = [(label, picture) for (label, _), picture in zip(variants, made)]
+        if self.job.save:
+            self.job.sheet = save_contact_sheet(self.studio, self.job, labelled,
+                                                [developed.image for _, developed in variants])
+        self.job.variants = labelled
+
+    def _save(self, developed) -> Picture:
+        job, studio = self.job, self.studio
+        if not job.save:
+            picture = Picture(sha256="", path=None, recipe=developed.recipe, parent=None, infotext=developed.infotext,
+                              op=developed.op, step_index=developed.step_index, batch_index=developed.batch_index,
+                              final=developed.final, width=developed.image.width, height=developed.image.height,
+                              image=developed.image, audit_ref=developed.audit_ref)
+            job.emit("picture", picture=picture)
+            return picture
+        parent = self.saved.get(id(developed.parent)) if developed.parent is not None else None
+        exported = job.out_dir if (developed.final or not job.final_only) else None
+        picture, data = save_picture(developed, library=studio.library, audit=studio.audit,
+                                     project=job.work.scope.project, out_dir=exported, parent=parent,
+                                     stored=lambda sha: studio.job_records.add_picture(job.id, sha))
+        self.saved[id(developed)] = (picture.sha256, data)
+        job.emit("picture", picture=picture)
+        return picture
+

@@ -1,0 +1,146 @@
+"""The worker side of a job: lease the engine, make the pixels, report back through a sink.
+
+`Work` is everything a worker needs and nothing it could reach around: the recipe (its
+inputs named by sha256), the input pictures' bytes, the scope, and what to report. The
+worker never touches the library, the audit log or the policy: it calls its `Sink`, which
+the studio implements (save a finished chain, log a step, pass a progress event on).
+
+    LocalExecutor   worker threads in this process; the sink is called directly.
+    (a Ray executor would run `compute` in a GPU actor that holds an EngineCache, ship each
+     sink call back as a message, and replay them into the same Sink in the studio.)
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+from darkroom.develop.recipe import Recipe
+from darkroom.develop.runner import Developed, Run, Where, develop
+from darkroom.develop.variants import make_variants
+from darkroom.errors import Cancelled, ModelError
+from darkroom.scope import Scope
+
+
+@dataclass
+class Work:
+    job_id: str
+    recipe: Recipe  # every input named by sha256
+    model: object  # darkroom.models.registry.ModelEntry
+    scope: Scope
+    inputs: dict[str, bytes] = field(default_factory=dict)  # sha256 -> file bytes
+    previews: bool = False
+    variants: dict | None = None  # {"count", "vary", "step_index"}: make variants instead of the recipe's run
+
+
+class Sink(Protocol):
+    def model_loaded(self, engine) -> None: ...
+    def progress(self, where: Where, step: int, total: int, preview, preview_x0) -> None: ...
+    def step_done(self, developed: Developed) -> None: ...
+    def chain_done(self, chain: list[Developed]) -> None: ...
+    def variants_done(self, before: list[Developed], variants: list[tuple[str, Developed]]) -> None: ...
+
+
+class Previewer:
+    """Small preview pictures of the current and the predicted final latents, throttled."""
+
+    def __init__(self, engine, interval: float, every: int):
+        from darkroom.develop.previews import choose_method
+
+        self.engine, self.interval, self.every = engine, interval, every
+        self._choose = choose_method
+        self._last: float | None = None  # the first step always shows something
+
+    def due(self, step: int, total: int) -> bool:
+        if step == total or self._last is None:
+            return True
+        if self.every:
+            return step % self.every == 0
+        return time.perf_counter() - self._last >= self.interval
+
+    def images(self, latents, x0) -> tuple:
+        from darkroom.develop.previews import preview_image
+
+        self._last = time.perf_counter()
+        vae = self.engine.vae_for_call()
+        method = self._choose(latents.shape[-1], latents.shape[-2], False)
+        family = "sdxl" if self.engine.is_xl else "sd"
+
+        def show(tensor):
+            if tensor is None:
+                return None
+            return preview_image(tensor[:1, :4], method=method, family=family, vae=vae,
+                                 scaling_factor=vae.config.scaling_factor)
+
+        return show(latents), show(x0)
+
+
+def compute(work: Work, *, engines, settings, sink: Sink, cancelled: Callable[[], bool]) -> None:
+    """Run the work on a leased engine; every result goes to `sink`. Raises Cancelled when asked to stop."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    def load_input(ref: str):
+        data = work.inputs.get(ref.removeprefix("sha256:"))
+        if data is None:
+            raise ModelError(f"input {ref[:19]}... was not sent with the job")
+        image = Image.open(BytesIO(data))
+        image.load()
+        return image
+
+    with engines.lease(work.model, settings) as engine:
+        if work.recipe.model.sha256 and work.recipe.model.sha256 != engine.entry.sha256:
+            raise ModelError(
+                f"model {engine.entry.name!r} has sha256 {engine.entry.sha256[:10]}..., but the recipe was made "
+                f"with {work.recipe.model.sha256[:10]}...; register the original file to reproduce it")
+        sink.model_loaded(engine)
+        previewer = Previewer(engine, settings.preview_interval, settings.preview_every) if work.previews else None
+
+        def observe(where: Where, state) -> None:
+            if cancelled():
+                raise Cancelled("the job was cancelled")
+            images = (None, None)
+            if previewer is not None and previewer.due(state.step, state.total):
+                images = previewer.images(state.latents, state.x0())
+            sink.progress(where, state.step, state.total, *images)
+
+        run = Run(engine, work.recipe, load_input, observe=observe, on_step=sink.step_done,
+                  on_chain=None if work.variants else sink.chain_done)
+        if cancelled():
+            raise Cancelled("the job was cancelled")
+        if work.variants:
+            sink.variants_done(*make_variants(run, **work.variants))
+        else:
+            develop(run)
+
+
+class LocalExecutor:
+    """Jobs in FIFO order on `workers` threads of this process."""
+
+    def __init__(self, run_job: Callable, workers: int = 1):
+        self._run_job = run_job
+        self._queue: queue.Queue = queue.Queue()
+        self._threads = [threading.Thread(target=self._loop, name=f"darkroom-worker-{i}", daemon=True)
+                         for i in range(max(1, workers))]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, job) -> None:
+        self._queue.put(job)
+
+    def _loop(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            self._run_job(job)
+
+    def shutdown(self, timeout: float | None = None) -> None:
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join(timeout)
