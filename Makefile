@@ -27,6 +27,7 @@ demo: $(STAMP)
 	$(PY) -m darkroom generate "a large red circle on the left, blue background" --seed 42 -o out
 
 test: $(STAMP)
+	$(VENV)/bin/lint-imports --no-cache
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q -m "not slow"
 
 clean:

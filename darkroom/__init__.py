@@ -11,7 +11,7 @@ import os
 # be set before torch starts its thread pool, so it is set on the first import of darkroom.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-__version__ = "0.1.0"
+from darkroom.version import __version__  # noqa: E402
 __all__ = ["Recipe", "Studio"]
 
 

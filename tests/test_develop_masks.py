@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
 from darkroom.develop import masks
-from darkroom.develop.detectors import DETECTORS, Detection, detect, detector, face_ellipse
+from darkroom.models.detectors import DETECTORS, Detection, detect, detector, face_ellipse
 from darkroom.develop.recipe import BoxZone, DetectZone, EllipseZone, MaskZone
 from darkroom.errors import ImageError, InvalidParameter
 

@@ -67,7 +67,7 @@ def test_sampler_upscaler_detector_and_inpaint_choices_are_enums_in_the_schema()
 
 
 def test_the_detector_enum_follows_the_detector_registry():
-    from darkroom.develop.detectors import DETECTORS, detector
+    from darkroom.models.detectors import DETECTORS, detector
 
     detector("test-hands")(lambda image: [])
     try:

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 
 def _detector_names() -> list[str]:
-    from darkroom.develop.detectors import DETECTORS  # registers the detectors that ship
+    from darkroom.models.detectors import DETECTORS  # registers the detectors that ship
 
     return sorted(DETECTORS)
 
@@ -63,8 +63,8 @@ class MaskZone(StepModel):
 
 class DetectZone(StepModel):
     kind: Literal["detect"] = "detect"
-    detector: Detector = param("face", en="Detector name (darkroom.develop.detectors): face, ...",
-                               de="Name des Detektors (darkroom.develop.detectors): face, ...")
+    detector: Detector = param("face", en="Detector name (darkroom.models.detectors): face, ...",
+                               de="Name des Detektors (darkroom.models.detectors): face, ...")
     index: int | None = param(0, ge=0, le=63, en="Which detection, largest first; empty: all of them.",
                               de="Welcher Fund, größter zuerst; leer: alle.")
 

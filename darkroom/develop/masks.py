@@ -43,7 +43,7 @@ def zone_mask(zone, image: Image.Image, load_input: Callable[[str], Image.Image]
             picture = picture.getchannel("A")  # a transparent-brush mask: painted where opaque
         mask = np.asarray(picture.convert("L")).copy()
     elif isinstance(zone, DetectZone):
-        from darkroom.develop.detectors import detect
+        from darkroom.models.detectors import detect
 
         found = detect(zone.detector, image)
         if not found:

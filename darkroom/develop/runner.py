@@ -1,7 +1,7 @@
 """Runs a recipe on a loaded engine: execute each step, hand back every picture.
 
 Each step is one function `(ctx, frame, step, index) -> Frame`, registered by its `op`
-in STEPS. A generate step with a batch makes one chain per image; every later step runs
+in the step registry (steps.py). A generate step with a batch makes one chain per image; every later step runs
 on each chain. Every picture comes with the resolved recipe that reproduces it on its own
 (seeds, sizes and inherited prompts made concrete, one image, the steps up to it), its
 A1111 infotext, and its parent (the picture the step started from).
@@ -22,7 +22,6 @@ import diffusers
 import torch
 from PIL import Image
 
-import darkroom
 from darkroom.develop.context import Frame, RunContext
 from darkroom.develop.generate import image_steps, resolve
 from darkroom.develop.infotext import infotext
@@ -30,6 +29,7 @@ from darkroom.develop.passes import inherit
 from darkroom.develop.recipe import GenerateStep, HiresStep, ModelRef, Recipe, Runtime
 from darkroom.develop.steps import REGISTRY, step_type
 from darkroom.errors import InvalidParameter
+from darkroom.version import __version__
 from darkroom.models.hashing import a1111_short_hash
 
 STEPS: dict[str, Callable] = {t.op: t.run for t in REGISTRY}  # op -> (ctx, frame, step, index) -> Frame
@@ -84,7 +84,7 @@ def runtime_of(engine) -> Runtime:
         threads=torch.get_num_threads(),
         torch=torch.__version__,
         diffusers=diffusers.__version__,
-        darkroom=darkroom.__version__,
+        darkroom=__version__,
     )
 
 
@@ -172,6 +172,6 @@ def describe(recipe: Recipe, engine, batch_index: int, batch_size: int) -> str:
     }
     for step in recipe.steps:
         params.update(step_type(step.op).infotext(step, first))
-    params["Version"] = f"darkroom {darkroom.__version__}"
+    params["Version"] = f"darkroom {__version__}"
     shown = first if step_type(last.op).keeps_prompt else last
     return infotext(shown.prompt, shown.negative_prompt or "", params)

@@ -97,7 +97,7 @@ def put_record(settings: Settings, record: InputRecord) -> None:
 
 def count_faces(image: Image.Image) -> int:
     """Faces the inpainting zones' detector finds (large pictures are looked at at 1024 px)."""
-    from darkroom.develop.detectors import detect
+    from darkroom.models.detectors import detect
 
     image = image.convert("RGB")
     if max(image.size) > 1024:

@@ -30,7 +30,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image, PngImagePlugin
 
-from darkroom import __version__
+from darkroom.version import __version__
 from darkroom.errors import ImageError, InvalidParameter
 from darkroom.settings import Settings
 from darkroom.trust import provenance, watermark, xmp

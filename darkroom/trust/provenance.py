@@ -21,7 +21,7 @@ import io
 import json
 from dataclasses import dataclass, field
 
-from darkroom import __version__
+from darkroom.version import __version__
 from darkroom.errors import DarkroomError, IntegrityError
 from darkroom.trust.xmp import AI_SOURCE_TYPES, COMPOSITE, TRAINED
 
