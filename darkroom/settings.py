@@ -25,6 +25,10 @@ class Settings:
     concurrent_jobs: int = field(default_factory=lambda: int(os.environ.get("DARKROOM_JOBS", "1")))
     preview_interval: float = 0.25  # seconds between two preview pictures of a job (at most)
     preview_every: int = 0  # or a preview every N denoising steps; 0: by time only
+    # a diffusers AutoencoderTiny folder (TAESD; TAESDXL for SDXL) for previews of big pictures;
+    # empty: A1111's linear "Approx cheap" map
+    preview_decoder: str = field(default_factory=lambda: os.environ.get("DARKROOM_PREVIEW_DECODER", ""))
+    preview_decoder_xl: str = field(default_factory=lambda: os.environ.get("DARKROOM_PREVIEW_DECODER_XL", ""))
 
     @property
     def registry_file(self) -> Path:

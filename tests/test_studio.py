@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from darkroom import Recipe, Studio
-from darkroom.errors import Cancelled, InvalidParameter, PolicyBlocked
+from darkroom.errors import Cancelled, InvalidParameter, ModelError, PolicyBlocked
 from darkroom.library.jobs import JobStore
 from darkroom.settings import Settings
 from darkroom.studio.saving import export_new
@@ -232,3 +232,21 @@ def test_a_kill_during_a_batch_never_leaves_a_file_without_its_library_row(tiny_
         assert job.state == "interrupted" and "while the job was running" in job.error
         left = {studio.library.find_file(path).sha256 for path in written}
         assert left <= set(job.pictures)  # its record names every picture it left
+
+
+def test_big_pictures_preview_with_a_registered_taesd_or_the_linear_map(studio, tmp_path):
+    from diffusers import AutoencoderTiny
+
+    studio.settings.preview_every = 1
+    big = recipe(size=72, steps=2)  # 36x36 latents: beyond what the full VAE previews
+    approx = [e for e in studio.submit(big, previews=True).events() if e.kind == "step"]
+    assert approx[-1].preview.size == (36, 36)  # one pixel per latent pixel
+    folder = tmp_path / "taesd"
+    AutoencoderTiny(encoder_block_out_channels=(8,) * 4, decoder_block_out_channels=(8,) * 4,
+                    num_encoder_blocks=(1,) * 4, num_decoder_blocks=(1,) * 4).save_pretrained(folder)
+    studio.settings.preview_decoder = str(folder)
+    tiny = [e for e in studio.submit(big, previews=True).events() if e.kind == "step"]
+    assert tiny[-1].preview.size == (256, 256) and tiny[-1].preview_x0.size == (256, 256)  # 288 px, shrunk
+    studio.settings.preview_decoder = str(tmp_path / "missing")
+    with pytest.raises(ModelError, match="preview decoder"):
+        studio.submit(big, previews=True).result(timeout=60)

@@ -16,6 +16,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Protocol
 
 from darkroom.develop.recipe import Recipe
@@ -47,10 +48,12 @@ class Sink(Protocol):
 class Previewer:
     """Small preview pictures of the current and the predicted final latents, throttled."""
 
-    def __init__(self, engine, interval: float, every: int):
+    def __init__(self, engine, settings):
         from darkroom.develop.previews import choose_method
 
-        self.engine, self.interval, self.every = engine, interval, every
+        self.engine, self.interval, self.every = engine, settings.preview_interval, settings.preview_every
+        self.taesd = preview_decoder(settings.preview_decoder_xl if engine.is_xl else settings.preview_decoder,
+                                     engine.device)
         self._choose = choose_method
         self._last: float | None = None  # the first step always shows something
 
@@ -66,16 +69,38 @@ class Previewer:
 
         self._last = time.perf_counter()
         vae = self.engine.vae_for_call()
-        method = self._choose(latents.shape[-1], latents.shape[-2], False)
+        method = self._choose(latents.shape[-1], latents.shape[-2], self.taesd is not None)
         family = "sdxl" if self.engine.is_xl else "sd"
 
         def show(tensor):
             if tensor is None:
                 return None
             return preview_image(tensor[:1, :4], method=method, family=family, vae=vae,
-                                 scaling_factor=vae.config.scaling_factor)
+                                 scaling_factor=vae.config.scaling_factor, taesd=self.taesd)
 
         return show(latents), show(x0)
+
+
+_DECODERS: dict[tuple, object] = {}
+_DECODERS_LOCK = threading.Lock()
+
+
+def preview_decoder(folder: str, device):
+    """The AutoencoderTiny in `folder` (safetensors only, offline), loaded once per process; None for ""."""
+    if not folder:
+        return None
+    key = (str(Path(folder).expanduser().resolve()), str(device))
+    with _DECODERS_LOCK:
+        if key not in _DECODERS:
+            from diffusers import AutoencoderTiny
+
+            try:
+                _DECODERS[key] = AutoencoderTiny.from_pretrained(key[0], local_files_only=True,
+                                                                 use_safetensors=True).to(device).eval()
+            except (OSError, ValueError) as err:
+                raise ModelError(f"preview decoder {folder}: not a diffusers AutoencoderTiny folder with "
+                                 f"safetensors weights ({err})"[:400]) from None
+        return _DECODERS[key]
 
 
 def compute(work: Work, *, engines, settings, sink: Sink, cancelled: Callable[[], bool]) -> None:
@@ -98,7 +123,7 @@ def compute(work: Work, *, engines, settings, sink: Sink, cancelled: Callable[[]
                 f"model {engine.entry.name!r} has sha256 {engine.entry.sha256[:10]}..., but the recipe was made "
                 f"with {work.recipe.model.sha256[:10]}...; register the original file to reproduce it")
         sink.model_loaded(engine)
-        previewer = Previewer(engine, settings.preview_interval, settings.preview_every) if work.previews else None
+        previewer = Previewer(engine, settings) if work.previews else None
 
         def observe(where: Where, state) -> None:
             if cancelled():
