@@ -250,3 +250,24 @@ def test_big_pictures_preview_with_a_registered_taesd_or_the_linear_map(studio, 
     studio.settings.preview_decoder = str(tmp_path / "missing")
     with pytest.raises(ModelError, match="preview decoder"):
         studio.submit(big, previews=True).result(timeout=60)
+
+
+def test_ctrl_c_in_the_cli_cancels_and_says_exactly_what_was_written(tiny_model, tmp_path):
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "darkroom", "generate", "a fox", "--model", "tiny", "--steps", "3",
+               "--size", "16x16", "--batch", "16", "-o", str(out)]
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ)
+    deadline = time.time() + 300
+    while not list(out.glob("*.png")) and time.time() < deadline and run.poll() is None:
+        time.sleep(0.02)
+    run.send_signal(signal.SIGINT)
+    _, err = run.communicate(timeout=120)
+    err = err.decode()
+    assert run.returncode == 130, err
+    written = sorted(out.glob("*.png"))
+    assert 1 <= len(written) < 16
+    assert f"{len(written)} picture(s) were saved before it stopped" in err
+    with Studio() as studio:
+        for path in written:
+            assert str(path) in err and studio.library.find_file(path) is not None
+        assert len(studio.library.records()) == len(written)

@@ -42,17 +42,37 @@ def scope_options(args: argparse.Namespace) -> dict:
 
 def follow(job) -> list:
     """Show a job's progress on stderr and wait for its pictures. Ctrl-C cancels it: the pictures
-    of chains already finished stay saved (the error says which), the rest is not written."""
-    try:
-        with progress_bar() as update:
-            for event in job.events():
-                if event.kind == "step":
-                    update(event.step, event.total)
-    except KeyboardInterrupt:
-        job.cancel()
-        print("darkroom: cancelling (the picture being saved is finished first) ...", file=sys.stderr)
-        job.wait()
+    of chains already finished stay saved (the error says which), the rest is not written; a
+    second Ctrl-C stops at once."""
+    with cancel_on_ctrl_c(job), progress_bar() as update:
+        for event in job.events():
+            if event.kind == "step":
+                update(event.step, event.total)
     return job.result()
+
+
+@contextmanager
+def cancel_on_ctrl_c(job):
+    """SIGINT cancels the job instead of raising inside a wait (which can break a lock's state)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        if job.cancel_requested:
+            raise KeyboardInterrupt
+        job.cancel()
+        print("\ndarkroom: cancelling (the picture being saved is finished first; Ctrl-C again stops at once)",
+              file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @contextmanager
