@@ -117,7 +117,8 @@ def run_side(side: str, folder: str, steps: int, size: int, threads: int, warmup
             start = time.perf_counter()
             studio.run(recipe(steps, size))
             seconds = time.perf_counter() - start
-    return {"seconds": seconds, "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {"seconds": seconds, "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "load": os.getloadavg()[0]}
 
 
 def main() -> None:
@@ -164,9 +165,9 @@ def print_table(results: dict, args, load_before, load_after) -> None:
           f"warm-up: {args.warmup}")
     print(f"machine: {os.cpu_count()} cores, load average (1/5/15 min) before "
           f"{'/'.join(f'{x:.2f}' for x in load_before)}, after {'/'.join(f'{x:.2f}' for x in load_after)}")
-    print(f"{'':12} {'time s':>9} {'peak RSS MB':>12}   runs (s)")
+    print(f"{'':12} {'time s':>9} {'peak RSS MB':>12}   runs: s (1-min load average at the end of the run)")
     for side in ("diffusers", "darkroom"):
-        runs = " ".join(f"{r['seconds']:.2f}" for r in results[side])
+        runs = " ".join(f"{r['seconds']:.2f} ({r['load']:.2f})" for r in results[side])
         print(f"{side:12} {med(side, 'seconds'):9.2f} {med(side, 'max_rss_mb'):12.0f}   {runs}")
     print(f"{'ratio':12} {med('darkroom', 'seconds') / med('diffusers', 'seconds'):9.3f} "
           f"{med('darkroom', 'max_rss_mb') / med('diffusers', 'max_rss_mb'):12.3f}   goal <= 1.03 / <= 1.05")

@@ -213,14 +213,20 @@ def test_two_processes_writing_one_folder_keep_every_picture(tiny_model, tmp_pat
     assert len(set(printed[0] + printed[1])) == 2 and len(list(tmp_path.glob("*.png"))) == 2
 
 
+def batch_in_a_process(out: Path, batch: int, until: str) -> subprocess.Popen:
+    """`darkroom generate --batch N` in a process of its own, once a file matching `until` is in `out`."""
+    command = [sys.executable, "-m", "darkroom", "generate", "a fox", "--model", "tiny", "--steps", "3",
+               "--size", "16x16", "--batch", str(batch), "-o", str(out)]
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ)
+    deadline = time.time() + 300
+    while not list(out.glob(until)) and time.time() < deadline and run.poll() is None:
+        time.sleep(0.02)
+    return run
+
+
 def test_a_kill_during_a_batch_never_leaves_a_file_without_its_library_row(tiny_model, tmp_path):
     tmp_path = tmp_path / "out"
-    command = [sys.executable, "-m", "darkroom", "generate", "a fox", "--model", "tiny", "--steps", "2",
-               "--size", "16x16", "--batch", "12", "-o", str(tmp_path)]
-    run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ)
-    deadline = time.time() + 300
-    while not list(tmp_path.glob("0000[2-9]-*.png")) and time.time() < deadline and run.poll() is None:
-        time.sleep(0.02)
+    run = batch_in_a_process(tmp_path, 12, until="0000[2-9]-*.png")
     run.send_signal(signal.SIGKILL)
     run.wait()
     with Studio() as studio:
@@ -254,12 +260,7 @@ def test_big_pictures_preview_with_a_registered_taesd_or_the_linear_map(studio, 
 
 def test_ctrl_c_in_the_cli_cancels_and_says_exactly_what_was_written(tiny_model, tmp_path):
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "darkroom", "generate", "a fox", "--model", "tiny", "--steps", "3",
-               "--size", "16x16", "--batch", "16", "-o", str(out)]
-    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ)
-    deadline = time.time() + 300
-    while not list(out.glob("*.png")) and time.time() < deadline and run.poll() is None:
-        time.sleep(0.02)
+    run = batch_in_a_process(out, 16, until="*.png")
     run.send_signal(signal.SIGINT)
     _, err = run.communicate(timeout=120)
     err = err.decode()
