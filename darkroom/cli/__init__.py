@@ -53,3 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("darkroom: interrupted.", file=sys.stderr)
         return 130
+    finally:
+        from darkroom.cli.common import close_studios
+
+        close_studios()

@@ -9,15 +9,26 @@ from contextlib import contextmanager
 from darkroom.scope import BASES
 
 
+_OPEN: list = []
+
+
 def open_studio(**settings):
-    """The Studio for this command (settings from the environment, overridden by `settings`)."""
+    """The Studio for this command (settings from the environment, overridden by `settings`);
+    `main` closes it when the command ends."""
     from darkroom.settings import Settings
     from darkroom.studio import Studio
 
     config = Settings()
     for name, value in settings.items():
         setattr(config, name, value)
-    return Studio(settings=config)
+    studio = Studio(settings=config)
+    _OPEN.append(studio)
+    return studio
+
+
+def close_studios() -> None:
+    while _OPEN:
+        _OPEN.pop().close()
 
 
 def add_scope_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,8 +53,7 @@ def scope_options(args: argparse.Namespace) -> dict:
 
 def follow(job) -> list:
     """Show a job's progress on stderr and wait for its pictures. Ctrl-C cancels it: the pictures
-    of chains already finished stay saved (the error says which), the rest is not written; a
-    second Ctrl-C stops at once."""
+    of chains already finished stay saved (the error says which), the rest is not written."""
     with cancel_on_ctrl_c(job), progress_bar() as update:
         for event in job.events():
             if event.kind == "step":
@@ -65,7 +75,7 @@ def cancel_on_ctrl_c(job):
         if job.cancel_requested:
             raise KeyboardInterrupt
         job.cancel()
-        print("\ndarkroom: cancelling (the picture being saved is finished first; Ctrl-C again stops at once)",
+        print("\ndarkroom: cancelling after this denoising step; the pictures already saved stay",
               file=sys.stderr)
 
     previous = signal.signal(signal.SIGINT, interrupt)

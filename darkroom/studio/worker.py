@@ -144,17 +144,22 @@ def compute(work: Work, *, engines, settings, sink: Sink, cancelled: Callable[[]
 
 
 class LocalExecutor:
-    """Jobs in FIFO order on `workers` threads of this process."""
+    """Jobs in FIFO order on `workers` threads of this process (started with the first job)."""
 
     def __init__(self, run_job: Callable, workers: int = 1):
         self._run_job = run_job
+        self._workers = max(1, workers)
         self._queue: queue.Queue = queue.Queue()
-        self._threads = [threading.Thread(target=self._loop, name=f"darkroom-worker-{i}", daemon=True)
-                         for i in range(max(1, workers))]
-        for thread in self._threads:
-            thread.start()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
 
     def submit(self, job) -> None:
+        with self._lock:
+            if not self._threads:
+                self._threads = [threading.Thread(target=self._loop, name=f"darkroom-worker-{i}", daemon=True)
+                                 for i in range(self._workers)]
+                for thread in self._threads:
+                    thread.start()
         self._queue.put(job)
 
     def _loop(self) -> None:
@@ -165,7 +170,10 @@ class LocalExecutor:
             self._run_job(job)
 
     def shutdown(self, timeout: float | None = None) -> None:
-        for _ in self._threads:
+        """Let queued jobs end (the studio cancels them first), then stop the threads."""
+        with self._lock:
+            threads, self._threads = self._threads, []
+        for _ in threads:
             self._queue.put(None)
-        for thread in self._threads:
+        for thread in threads:
             thread.join(timeout)
