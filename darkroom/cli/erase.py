@@ -29,6 +29,10 @@ def run(args: argparse.Namespace) -> int:
         check_project(args.project)
     studio = open_studio()
     what = studio.erase_plan(project=args.project, image=args.image)
+    if args.image:
+        from darkroom.trust.erasure import IMAGE_AUDIT_NOTE
+
+        what += f" ({IMAGE_AUDIT_NOTE})"
     if args.dry_run:
         print(f"would erase {what}")
         return 0

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from darkroom.cli.common import add_scope_arguments
+from darkroom.cli.common import add_output_arguments, add_scope_arguments
 from darkroom.cli.fields import add_step_arguments, step_values
 from darkroom.errors import InvalidParameter
 
@@ -25,12 +25,14 @@ def register(sub) -> None:
 
 
 def add_common(parser: argparse.ArgumentParser, size_help: str) -> None:
-    from darkroom.cli.generate import parse_size
+    from darkroom.cli.generate import allow_negative_values, parse_size
 
+    allow_negative_values(parser)
     parser.add_argument("--size", type=parse_size, help=size_help)
     parser.add_argument("--model", "-m", help="registered model name (default: the default model)")
     parser.add_argument("-o", "--output", type=Path, default=Path("out"), help="output folder (default: ./out)")
     add_scope_arguments(parser)
+    add_output_arguments(parser)
 
 
 def one_step_recipe(args: argparse.Namespace, step_type, extra: dict | None = None):

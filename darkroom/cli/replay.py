@@ -14,12 +14,9 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from darkroom.cli.common import open_studio
-    from darkroom.errors import ImageError
     from darkroom.settings import Settings
     from darkroom.studio.replay import load_recipe
 
-    if not args.image.is_file():
-        raise ImageError(f"{args.image} does not exist")
     recorded = load_recipe(args.image).runtime
     threads = Settings().threads
     if recorded and recorded.threads and threads <= 0:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Callable, Iterable
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from darkroom.develop.samplers import SAMPLERS
 from darkroom.develop.upscalers import UPSCALERS
@@ -32,8 +32,36 @@ def param(default: Any = ..., *, en: str, de: str, **limits) -> Any:
     return Field(default, description=en, json_schema_extra={"description_de": de}, **limits)
 
 
+def check_text(value: Any, where: str = "") -> None:
+    """Raise ValueError for a string (anywhere inside `value`) that is not valid Unicode text: a lone
+    surrogate, which is what undecodable bytes on a command line become; it could not be hashed,
+    stored or embedded."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as err:
+            char = value[err.start]
+            raise ValueError(f"{where + ': ' if where else ''}the text is not valid Unicode (a lone surrogate "
+                             f"\\u{ord(char):04x} at position {err.start}, from bytes that are not UTF-8); "
+                             "retype it or fix its encoding") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_text(key, where)
+            check_text(item, str(key) if isinstance(key, str) and not where else where)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            check_text(item, where)
+
+
 class StepModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, defer_build=True)
+    # allow_inf_nan=False: NaN passes no range check ("nan should be <= 30"), so it is refused as what it is
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, defer_build=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_text(cls, data: Any) -> Any:
+        check_text(data)
+        return data
 
 
 class SchemaExtra:

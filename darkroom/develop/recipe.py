@@ -13,9 +13,10 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from darkroom.develop.fields import INPUT_REF, MAX_PIXELS, MAX_SEED, MAX_SIDE, PassStep, StepModel, param
+from darkroom.develop.fields import (INPUT_REF, MAX_PIXELS, MAX_SEED, MAX_SIDE, PassStep, StepModel, check_text,
+                                     param)
 from darkroom.develop.generate import GenerateStep
 from darkroom.develop.hires import HiresStep
 from darkroom.develop.img2img import Img2ImgStep
@@ -39,6 +40,12 @@ class ModelRef(BaseModel):
 
     name: str = param(en="Registered model name.", de="Name des registrierten Modells.")
     sha256: str | None = param(None, en="SHA-256 of the weights.", de="SHA-256 der Gewichte.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_text(cls, data: Any) -> Any:
+        check_text(data)
+        return data
 
 
 class Runtime(BaseModel):
@@ -68,6 +75,12 @@ class Recipe(BaseModel):
     def sha256(self) -> str:
         return hashlib.sha256(self.canonical_json().encode()).hexdigest()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_text(cls, data: Any) -> Any:
+        check_text(data)
+        return data
+
     @classmethod
     def parse(cls, text: str | bytes | dict) -> "Recipe":
         """Parse JSON (or a dict); errors name the step index and the field."""
@@ -77,6 +90,8 @@ class Recipe(BaseModel):
             return cls.model_validate_json(text)
         except ValidationError as err:
             raise InvalidParameter("invalid recipe: " + describe_errors(err)) from None
+        except RecursionError:
+            raise InvalidParameter("invalid recipe: the JSON is nested too deeply") from None
 
 
 def canonical_json(data: Any) -> str:

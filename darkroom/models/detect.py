@@ -81,13 +81,29 @@ def config_dir_for(family: str) -> Path:
     return CONFIGS_DIR / family
 
 
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+
+
 def read_json(path: Path) -> dict:
+    """A config file as a JSON object; anything else (missing, not a file, too large, not JSON,
+    nested too deeply, not an object) is a ModelError that says so."""
+    path = Path(path)
+    if not path.exists():
+        raise ModelError(f"missing config file {path}")
+    if not path.is_file():
+        raise ModelError(f"config file {path} is not a regular file")
+    if path.stat().st_size > MAX_CONFIG_BYTES:
+        raise ModelError(f"config file {path} is implausibly large for a config ({path.stat().st_size} bytes)")
     try:
-        return json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise ModelError(f"missing config file {path}") from None
-    except ValueError as err:
-        raise ModelError(f"config file {path} is not valid JSON ({err})") from None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise ModelError(f"config file {path} is not a valid config (JSON nested too deeply)") from None
+    except (ValueError, OSError) as err:
+        raise ModelError(f"config file {path} is not valid JSON ({err})"[:300]) from None
+    if not isinstance(data, dict):
+        raise ModelError(f"config file {path} is not a JSON object ({type(data).__name__}); it is not a "
+                         "diffusers config")
+    return data
 
 
 def native_size_of(config_dir: str | Path) -> int:
@@ -271,14 +287,26 @@ class FolderInfo:
 
 def detect_folder(folder: str | Path) -> FolderInfo:
     """Family, prediction and native size of a diffusers-format folder, from its config files."""
-    folder = Path(folder)
+    try:
+        return _detect_folder(Path(folder))
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as err:  # a config with odd values
+        raise ModelError(f"{Path(folder).name}: its config files hold values of the wrong type "
+                         f"({type(err).__name__}: {str(err)[:120]}); it is not a diffusers model darkroom can "
+                         "load") from None
+
+
+def _detect_folder(folder: Path) -> FolderInfo:
     index_file = folder / "model_index.json"
     if not index_file.is_file():
         raise ModelError(f"{folder} is a folder but not a diffusers model (no model_index.json)")
     index = read_json(index_file)
     cls = index.get("_class_name")
+    if not isinstance(cls, str):
+        raise ModelError(f"{folder.name}/model_index.json: _class_name is {str(cls)[:60]!r}, not a pipeline name; "
+                         "it is not a diffusers model darkroom can load")
     if cls in XL_PIPELINES:
-        if not index.get("text_encoder") or index["text_encoder"][0] is None:
+        te = index.get("text_encoder")
+        if not isinstance(te, list) or not te or te[0] is None:
             raise ModelError(f"{folder.name} is an SDXL refiner; darkroom generates with SDXL base models")
         family = "sdxl"
     elif cls in SD_PIPELINES:

@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from darkroom.errors import ModelError, UnknownModel
-from darkroom.fsutil import write_atomic
+from darkroom.fsutil import private_file, write_atomic
 from darkroom.models import detect
 from darkroom.models.hashing import Progress, a1111_short_hash, sha256_file, sha256_folder
 from darkroom.models.safety import check_checkpoint_file, check_diffusers_folder
@@ -79,7 +79,7 @@ def inspect_model(path: str | Path, name: str | None = None, prediction: str | N
         if config_dir is not None:
             raise ModelError("--config is for single-file checkpoints; a diffusers folder has its own configs")
         info = detect.detect_folder(path)
-        check_diffusers_folder(path)
+        check_diffusers_folder(path, detect.read_json(path / "model_index.json"))
         pred = detect.normalize_prediction(prediction) if prediction else info.prediction
         family = info.family
         if family.startswith("sd2"):
@@ -149,7 +149,7 @@ class Registry:
     def _locked(self):
         """Serialise read-modify-write of the registry between processes (POSIX advisory lock)."""
         self.settings.ensure_home()
-        lock_path = self.file.with_name(self.file.name + ".lock")
+        lock_path = private_file(self.file.with_name(self.file.name + ".lock"))
         with open(lock_path, "a+") as handle:
             try:
                 import fcntl
@@ -228,8 +228,11 @@ class Registry:
             self._save([e for e in entries if e.name != name])
         return found
 
-    def resolve(self, name_or_path: str | Path) -> ModelEntry:
-        """A registered name, a sha256 (or its first 10+ hex digits), or a path to inspect on the fly."""
+    def resolve(self, name_or_path: str | Path, *, allow_path: bool = True) -> ModelEntry:
+        """A registered name, a sha256 (or its first 10+ hex digits), or a path to inspect on the fly.
+
+        `allow_path=False` (a model named inside a recipe file or a picture): names and hashes only;
+        a path is refused without being looked at, so a recipe cannot make darkroom open a file."""
         key = str(name_or_path).strip()
         entries = self._load()
         if key == BUILTIN_NAME:
@@ -247,6 +250,13 @@ class Registry:
             if len(matches) > 1:
                 raise ModelError(f"hash {key} matches several models ({', '.join(e.name for e in matches)}); "
                                  "give more digits or a name")
+        if not allow_path:
+            if "/" in key or "\\" in key or key.startswith("~") or key.endswith((".safetensors", ".ckpt")):
+                raise UnknownModel(f"the recipe names its model by a path ({key[:120]!r}); a recipe may name a "
+                                   "model only by its registered name or sha256. Register the file with "
+                                   "`darkroom models add PATH --name NAME` and use that name, or pass the path "
+                                   "yourself with --model")
+            raise self._unknown(key, entries)
         path = Path(key).expanduser()
         if key and path.exists():
             resolved = str(path.resolve())

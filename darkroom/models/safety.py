@@ -122,6 +122,9 @@ def read_safetensors_header(path: str | Path) -> SafetensorsHeader:
         raw = handle.read(header_len)
     try:
         header = json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise ModelError(f"{name} has a corrupt safetensors header (JSON nested too deeply); "
+                         "it is not a safetensors file") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ModelError(f"{name} has a corrupt safetensors header ({err.__class__.__name__}); download it again") from None
     if not isinstance(header, dict):
@@ -167,6 +170,12 @@ def check_checkpoint_file(path: str | Path) -> SafetensorsHeader:
         raise ModelError(f"no such file: {path}")
     if path.is_dir():
         raise ModelError(f"{path} is a folder; a single-file checkpoint must be a .safetensors file")
+    from darkroom.userfiles import FileRefused, check_file
+
+    try:
+        check_file(path, "checkpoint")  # no devices, pipes or sockets: sniffing one could hang
+    except FileRefused as err:
+        raise ModelError(str(err)) from None
     suffix = path.suffix.lower()
     kind = sniff(path)
     if kind == "zip":
@@ -202,11 +211,20 @@ def _check_with_library(path: Path) -> None:
         raise ModelError(f"{path.name} is not a valid safetensors file ({err}); download it again") from None
 
 
-def check_diffusers_folder(folder: str | Path) -> str | None:
-    """Refuse a diffusers folder whose weights exist only as pickles; return "fp16" when only
-    fp16-variant safetensors exist (they then load with variant="fp16")."""
+WEIGHT_COMPONENTS = ("unet", "vae", "text_encoder", "text_encoder_2")  # what a pipeline cannot run without
+LOADABLE_LIBRARIES = {"diffusers", "transformers", "stable_diffusion", None}  # no custom code modules
+
+
+def check_diffusers_folder(folder: str | Path, index: dict | None = None) -> str | None:
+    """Refuse a diffusers folder that could never load safely: weights that exist only as pickles
+    (by suffix, or a pickle renamed to .safetensors), a component without any weights, or
+    components of custom code (a module other than diffusers/transformers, which would run code
+    from the folder). Return "fp16" when only fp16-variant safetensors exist (they then load with
+    variant="fp16"). `index`: the parsed model_index.json, checked for custom code."""
     folder = Path(folder)
     variant = None
+    if index is not None:
+        _check_components(folder, index)
     for component in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if component.name.startswith("tokenizer") or component.name in ("scheduler", "feature_extractor"):
             continue
@@ -219,6 +237,37 @@ def check_diffusers_folder(folder: str | Path) -> str | None:
                 "can run arbitrary code, so darkroom does not open it; use a copy of this model with "
                 ".safetensors weights (diffusers' save_pretrained(..., safe_serialization=True) writes them)."
             )
+        for weights in safe:
+            kind = sniff(weights)
+            if kind in ("zip", "pickle"):
+                raise _refuse_pickle(weights, "a Python pickle renamed to .safetensors")
+            if kind != "safetensors":
+                raise ModelError(f"{folder.name}/{component.name}/{weights.name} is not a safetensors file "
+                                 f"({kind}); download the model again")
+        if component.name in WEIGHT_COMPONENTS and not safe and (index is None or index.get(component.name)):
+            raise ModelError(f"{folder.name}/{component.name} has no .safetensors weights; the model cannot load. "
+                             "Download the complete model (with its safetensors files)")
         if safe and all(".fp16." in p.name for p in safe):
             variant = "fp16"
     return variant
+
+
+def _check_components(folder: Path, index: dict) -> None:
+    for name, spec in index.items():
+        if name.startswith("_") or not isinstance(spec, list):
+            continue
+        if len(spec) != 2 or not all(v is None or isinstance(v, str) for v in spec):
+            raise ModelError(f"{folder.name}/model_index.json: component {name!r} is {spec!r}, expected "
+                             "[library, class name]")
+        library, cls = spec
+        if library not in LOADABLE_LIBRARIES or (cls is not None and not cls.isidentifier()):
+            raise UnsafeModelFile(
+                f"{folder.name}: component {name!r} is custom code ({library}.{cls}); loading it would run Python "
+                "code from the model folder, so darkroom does not register it. Use a model made only of "
+                "diffusers and transformers components.")
+        if name in WEIGHT_COMPONENTS and library is not None and not (folder / name).is_dir():
+            raise ModelError(f"{folder.name} lists a {name} component but has no {name}/ folder; "
+                             "it is not a complete diffusers model")
+    for py in sorted(folder.glob("*.py"))[:1]:
+        raise UnsafeModelFile(f"{folder.name} ships Python code ({py.name}), a custom pipeline; darkroom loads "
+                              "only standard diffusers pipelines and does not run code from model folders")

@@ -133,29 +133,40 @@ def _refuse(faces: int, where: str) -> ConsentRequired:
 
 
 # ---------------------------------------------------------------------------- the checks
-def guard_upload(path: Path, settings: Settings, scope) -> int | None:
-    """Before an input file is stored: refuse a photo of a person without a basis (nothing stored).
+def _bytes(src: Path | bytes) -> bytes:
+    """An input's bytes: given, or read through `darkroom.userfiles` (regular files, size limit)."""
+    if isinstance(src, (bytes, bytearray, memoryview)):
+        return bytes(src)
+    from darkroom.userfiles import read_file
+
+    return read_file(Path(src), "input picture")
+
+
+def guard_upload(src: Path | bytes, settings: Settings, scope) -> int | None:
+    """Before an input (a picture or a mask, as a path or its bytes) is stored: refuse a photo of
+    a person without a basis (nothing stored).
 
     Returns the number of faces when it counted them (for `note_upload`), else None."""
     from darkroom.trust.privacy import sanitize_upload
 
     try:
-        data = Path(path).read_bytes()
+        data = _bytes(src)
         if made_here(data, settings):
             return
-        clean = sanitize_upload(path)
-    except Exception:  # noqa: BLE001
-        return None  # Library.ingest reports unreadable files with its own message
+        clean = sanitize_upload(data)
+    except DarkroomError:
+        return None  # not readable: the caller's take-in reports it with its own message, storing nothing
     known = get_record(settings, sha256_bytes(clean.data))
     if known is not None and (known.basis or not known.needs_basis):
         return None
     faces = count_faces(clean.image)
     if faces and not scope.consent:
-        raise _refuse(faces, f"input picture {Path(path).name}")
+        name = Path(src).name if isinstance(src, (str, Path)) else "of the recipe"
+        raise _refuse(faces, f"input picture {name}")
     return faces
 
 
-def note_upload(path: Path, sha256: str, settings: Settings, scope, faces: int | None = None) -> None:
+def note_upload(src: Path | bytes, sha256: str, settings: Settings, scope, faces: int | None = None) -> None:
     """After an input file was stored: remember where it came from (made here or an upload).
 
     `faces`: the count `guard_upload` already made of the same picture, if any."""
@@ -163,9 +174,9 @@ def note_upload(path: Path, sha256: str, settings: Settings, scope, faces: int |
     if get_record(settings, sha256) is not None:
         return
     try:
-        data = Path(path).read_bytes()
+        data = _bytes(src)
         origin = "darkroom" if made_here(data, settings) else "upload"
-    except OSError:
+    except DarkroomError:
         data, origin = b"", "upload"
     record = InputRecord(sha256, scope.project, origin, 0)
     if origin == "darkroom":  # a labelled picture passes its label on to what is made from it
@@ -182,13 +193,21 @@ def note_upload(path: Path, sha256: str, settings: Settings, scope, faces: int |
     put_record(settings, record)
 
 
-def input_refs(recipe) -> list[str]:
-    """The sha256 of every input picture (not masks) a recipe starts from."""
+def _refs(step) -> list[str]:
+    """The inputs one step reads: its picture and its mask picture (either by sha256 or by path)."""
+    zone = getattr(step, "zone", None)
+    values = [getattr(step, "image", None), getattr(zone, "image", None) if zone is not None else None]
+    return [value for value in values if isinstance(value, str) and value]
+
+
+def input_refs(recipe, *, masks: bool = False) -> list[str]:
+    """The sha256 of every input picture a recipe starts from (with `masks`, its mask pictures too)."""
     refs = []
     for step in recipe.steps:
-        image = getattr(step, "image", None)
-        if image and image.startswith("sha256:") and image[7:] not in refs:
-            refs.append(image[7:])
+        values = _refs(step) if masks else [getattr(step, "image", None) or ""]
+        for value in values:
+            if value.startswith("sha256:") and value[7:] not in refs:
+                refs.append(value[7:])
     return refs
 
 
@@ -201,11 +220,11 @@ def check_inputs(recipe, settings: Settings, scope, log, subject: str) -> list[I
 
     library = Library(settings)
     for step in recipe.steps:  # inputs still named by path (a caller that loads inputs itself)
-        image = getattr(step, "image", None)
-        if image and not image.startswith("sha256:") and Path(image).expanduser().is_file():
-            guard_upload(Path(image).expanduser(), settings, scope)
+        for value in _refs(step):
+            if not value.startswith("sha256:") and Path(value).expanduser().is_file():
+                guard_upload(Path(value).expanduser(), settings, scope)
     records = []
-    for sha in input_refs(recipe):
+    for sha in input_refs(recipe, masks=True):  # a mask is an input like any other: a face photo is one
         record = get_record(settings, sha)
         if record is None:
             if not library.object_path(sha).is_file():

@@ -10,7 +10,8 @@ is vacuumed and its WAL truncated, so no deleted row survives in a free page.
 
 `erase_image(settings, sha)` deletes one picture and its descendants (files and rows).
 Their audit events stay encrypted under the project's key, which other pictures of the
-project share; to shred those fields too, erase the project.
+project share, so `darkroom audit show` still prints their prompts and hashes; to shred
+those fields too, erase the project (the CLI and the README say so).
 
 Pictures already exported to folders outside the data dir are the user's files; with
 `exports=True` the ones darkroom wrote (recorded as the output's path, still holding the
@@ -26,6 +27,11 @@ from pathlib import Path
 from darkroom.errors import InvalidParameter
 from darkroom.library.jobs import JobStore
 from darkroom.settings import Settings
+
+
+IMAGE_AUDIT_NOTE = ("their audit events stay encrypted under the project's key, so `darkroom audit show` still "
+                    "prints their prompts, recipes and file hashes; to shred those too, erase the whole project "
+                    "(`darkroom erase --project P`)")
 
 
 @dataclass
@@ -47,7 +53,7 @@ class ErasureReport:
         if self.scope == "project":
             parts.append(f"personal fields of {self.shredded_entries} audit entries shredded")
         else:
-            parts.append("their audit events stay encrypted under the project key (erase the project to shred them)")
+            parts.append(IMAGE_AUDIT_NOTE)
         return "; ".join(parts)
 
 

@@ -18,16 +18,16 @@ from __future__ import annotations
 
 import hashlib
 import io
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from darkroom.errors import ImageError
+from darkroom.userfiles import MAX_FILE_BYTES, MAX_PIXELS, FileRefused, open_image, read_file
 
-MAX_PIXELS = 64_000_000  # larger uploads are refused (decompression bombs, and no SD model needs it)
+__all__ = ["MAX_PIXELS", "SanitizedUpload", "sanitize_image", "sanitize_upload"]
 
 # EXIF tags that identify a person, a place or a device
 _EXIF_PERSONAL = {
@@ -65,28 +65,20 @@ class SanitizedUpload:
 
 
 def _open(src: str | Path | bytes | BinaryIO) -> Image.Image:
+    """Decode an upload: files through `darkroom.userfiles` (regular files, size limit), pixels
+    counted before decoding (bombs), damage reported as one ImageError."""
     if isinstance(src, (bytes, bytearray, memoryview)):
-        fp: BinaryIO = io.BytesIO(bytes(src))
+        data = bytes(src)
     elif isinstance(src, (str, Path)):
         try:
-            fp = io.BytesIO(Path(src).read_bytes())
-        except OSError as err:
-            raise ImageError(f"cannot read the image {src}: {err.strerror or err}") from err
+            data = read_file(src, "image")
+        except FileRefused as err:
+            raise ImageError(f"cannot read {src}: it {err.reason}") from None
     else:
-        fp = io.BytesIO(src.read())
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(fp)
-            if img.width * img.height > MAX_PIXELS:
-                raise ImageError(f"the image is {img.width}x{img.height} pixels; the limit is "
-                                 f"{MAX_PIXELS // 1_000_000} megapixels. Downscale it and upload again.")
-            img.load()
-    except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError) as err:
-        raise ImageError(f"the upload is not an image darkroom can read ({err}); use PNG, JPEG or WebP") from err
-    except OSError as err:
-        raise ImageError(f"the image is damaged or truncated ({err}); export it again and upload it") from err
-    return img
+        data = src.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise ImageError(f"the upload is larger than the limit of {MAX_FILE_BYTES // 1_000_000} MB")
+    return open_image(data, "upload", max_pixels=MAX_PIXELS)
 
 
 def _found_metadata(img: Image.Image) -> list[str]:
