@@ -101,6 +101,23 @@ def main() -> int:
     if args.calibrate:
         calibrate(Policy.load(_settings()), items)
 
+    # the multilingual set (issue #18): per language and per obfuscation kind, tuned and held out
+    from darkroom.trust.policy.evaluate import evaluate_multilingual, multilingual_tables
+
+    for layers in layers_list:
+        policy = Policy.load(_settings(), layers=layers)
+        t0 = time.perf_counter()
+        mitems, mdec = evaluate_multilingual(policy)
+        print(f"== multilingual, layers: {' + '.join(layers)} ({time.perf_counter() - t0:.1f} s, "
+              f"{len(mitems)} requests)")
+        print(multilingual_tables(mitems, mdec))
+        if args.misses:
+            for it, d in zip(mitems, mdec):
+                if bool(it.label) != d.blocked:
+                    print(f"  {'MISS' if it.label else 'FALSE BLOCK'} {it.half} {it.lang} {it.kind} "
+                          f"{it.texts['prompt'][:80]!r} {d.rule} {d.evidence}")
+        print()
+
     # latency: model load, then one request at a time (cold cache per prompt)
     from darkroom.trust.policy import semantic
 
@@ -109,7 +126,11 @@ def main() -> int:
     load = time.perf_counter() - t0
     policy = Policy.load(_settings())
     policy.check("warm up")  # reference vectors
-    prompts = [f"{p}, variation {k}" for k, p in enumerate(evalset.benign()[:60])]
+    from darkroom.trust.policy.eval import multilingual as ml
+
+    mseeds = ml.seeds()
+    prompts = [f"{p}, variation {k}" for k, p in enumerate(evalset.benign()[:30])]
+    prompts += [f"{s}, variation {k}" for k, s in enumerate(s for d in mseeds.values() for s in d["benign"][:1])]
     lat = []
     for p in prompts:
         t = time.perf_counter()

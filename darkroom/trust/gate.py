@@ -13,9 +13,12 @@ import time
 from pathlib import Path
 
 from darkroom.scope import Scope
+from darkroom.trust.audit import DEFAULT_PERSONAL
 from darkroom.settings import Settings
 
 _POLICIES: dict[tuple, object] = {}
+# the words that fired are the user's: encrypted per subject like the prompt (the rule names stay readable)
+POLICY_PERSONAL = DEFAULT_PERSONAL | {"evidence", "hits", "concepts"}
 
 
 def audit_subject(project: str) -> str:
@@ -89,15 +92,17 @@ class RunAudit:
     def admit(self, recipe) -> None:
         """Check every prompt of the recipe; log the decision; raise PolicyBlocked if blocked."""
         decision = policy_for(self.settings).check(prompt_texts(recipe) or {"prompt": ""})
-        self.log.append("policy", {"recipe_sha256": self.recipe_sha256, "recipe": recipe.canonical_json(),
-                                   **decision.to_dict()}, subject=self.subject)
+        self.log.append("policy", {"job": self.job_id, "actor": self.scope.owner,
+                                   "recipe_sha256": self.recipe_sha256, "recipe": recipe.canonical_json(),
+                                   **decision.to_dict()}, subject=self.subject, personal=POLICY_PERSONAL)
         decision.raise_if_blocked()
         from darkroom.trust.consent import check_inputs
 
         check_inputs(recipe, self.settings, self.scope, self.log, self.subject)
 
     def model_loaded(self, engine) -> None:
-        self.log.append("model", {"job": self.job_id, "recipe_sha256": self.recipe_sha256, "name": engine.entry.name,
+        self.log.append("model", {"job": self.job_id, "actor": self.scope.owner, "recipe_sha256": self.recipe_sha256,
+                                  "name": engine.entry.name,
                                   "sha256": engine.entry.sha256, "device": str(engine.device),
                                   "dtype": str(engine.dtype).removeprefix("torch.")})
         self._last = time.perf_counter()
@@ -108,6 +113,7 @@ class RunAudit:
         step = developed.recipe.steps[-1]
         entry = self.log.append("step", {
             "job": self.job_id,
+            "actor": self.scope.owner,
             "recipe_sha256": self.recipe_sha256,
             "image_recipe_sha256": developed.recipe.sha256(),
             "op": step.op,
@@ -123,5 +129,6 @@ class RunAudit:
 
     def ended(self, state: str, detail: dict | None = None) -> None:
         """How a job that was admitted ended, when it did not end with its pictures (cancelled, failed)."""
-        self.log.append(state, {"job": self.job_id, "recipe_sha256": self.recipe_sha256, **(detail or {})},
+        self.log.append(state, {"job": self.job_id, "actor": self.scope.owner, "recipe_sha256": self.recipe_sha256,
+                                **(detail or {})},
                         subject=self.subject)

@@ -34,7 +34,7 @@ from pathlib import Path
 import yaml
 
 from darkroom.errors import InvalidParameter, PolicyBlocked
-from darkroom.trust.policy.normalize import canonical, views
+from darkroom.trust.policy.normalize import canonical, native, views
 from darkroom.trust.policy.rules import Category, Group, RuleSet, load_rules
 
 log = logging.getLogger("darkroom.policy")
@@ -58,6 +58,19 @@ def is_negative_field(name: str) -> bool:
     return "negative" in name.lower()
 
 
+def _concept(m) -> tuple[str, str, str, str]:
+    return (m.group, m.evidence, m.lang, m.how)
+
+
+def _concepts(matches: dict, groups) -> tuple:
+    out = []
+    for ms in matches.values():
+        for m in ms:
+            if m.group in groups and _concept(m) not in out:
+                out.append(_concept(m))
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class Hit:
     """One rule that fired."""
@@ -70,6 +83,8 @@ class Hit:
     fields: tuple[str, ...]
     absolute: bool
     score: float | None = None
+    # the concept words behind the hit: (concept, normalised words, language, how matched)
+    concepts: tuple[tuple[str, str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,6 +97,7 @@ class Decision:
     absolute: bool = False
     hits: tuple[Hit, ...] = ()
     title: str | None = None
+    concepts: dict = field(default_factory=dict)  # concept -> ["words [language, how]", ...]
 
     @property
     def blocked(self) -> bool:
@@ -114,6 +130,11 @@ class Decision:
         d = asdict(self)
         d["hits"] = [asdict(h) for h in self.hits]
         d["evidence"] = list(self.evidence)
+        d["concepts"] = {k: list(v) for k, v in self.concepts.items()}
+        # what fired, without the words (evidence, hits and concepts hold normalised prompt
+        # words and are personal; this summary is not)
+        d["rules"] = [{"category": h.category, "rule": h.rule, "action": h.action, "layer": h.layer,
+                       "absolute": h.absolute, "score": h.score} for h in self.hits]
         return d
 
 
@@ -137,6 +158,7 @@ class Policy:
     notices: list[str] = field(default_factory=list)
     settings_file: Path | None = None
     _index: object = field(default=None, repr=False)
+    _signals: dict | None = field(default=None, repr=False)
 
     # ---- loading -------------------------------------------------------------------
     @classmethod
@@ -229,50 +251,140 @@ class Policy:
         return action
 
     # ---- checking ------------------------------------------------------------------
-    def _group_hits(self, texts: dict[str, str]) -> dict[str, list[tuple[str, str]]]:
-        found: dict[str, list[tuple[str, str]]] = {}
+    def _matches(self, texts: dict[str, str]) -> dict[str, list]:
+        """Per field: every term occurrence (rules.Match), negative fields as implied groups."""
+        from dataclasses import replace
+
+        out: dict[str, list] = {}
         for fname, text in texts.items():
             if not text or not text.strip():
                 continue
             vs = [self.rules.mask(v) for v in views(text)]
+            nat = native(text)
             if is_negative_field(fname):
-                for gname, implied in self.rules.negative_implies.items():
-                    for ev in self.rules.groups[gname].find(vs):
-                        found.setdefault(implied, []).append((f"{ev} (avoided in {fname})", fname))
+                implied = self.rules.negative_implies
+                ms = self.rules.scan(vs, nat, fuzzy=False, groups=set(implied))
+                out[fname] = [replace(m, group=implied[m.group], evidence=f"{m.evidence} (avoided in {fname})")
+                              for m in ms]
             else:
-                for gname, group in self.rules.groups.items():
-                    for ev in group.find(vs):
-                        found.setdefault(gname, []).append((ev, fname))
+                out[fname] = self.rules.scan(vs, nat)
+        return out
+
+    def _group_hits(self, texts: dict[str, str], matches: dict | None = None) -> dict[str, list[tuple[str, str]]]:
+        matches = self._matches(texts) if matches is None else matches
+        found: dict[str, list[tuple[str, str]]] = {}
+        for fname, ms in matches.items():
+            for m in ms:
+                lst = found.setdefault(m.group, [])
+                if (m.evidence, fname) not in lst:
+                    lst.append((m.evidence, fname))
+        for lst in found.values():  # "nude (spaced)" adds nothing next to "nude"
+            evs = {e for e, _ in lst}
+            lst[:] = [(e, f) for e, f in lst if not (e.endswith(" (spaced)") and e[:-9] in evs)]
         return found
 
-    def _term_hits(self, texts: dict[str, str], found: dict | None = None) -> list[Hit]:
-        found = self._group_hits(texts) if found is None else found
+    @staticmethod
+    def _near(matches: dict, slots: list[list[str]], within: int) -> list:
+        """Matches of every slot lying within `within` words of each other in one view of one field."""
+        for fname, ms in matches.items():
+            for a in ms:
+                if a.group not in slots[0] or a.start < 0:
+                    continue
+                for b in ms:
+                    if b.group not in slots[1] or b.view != a.view or b.start < 0:
+                        continue
+                    gap = max(a.start, b.start) - min(a.end, b.end)
+                    if a.view == -1:
+                        gap = gap // 2  # native script: characters, about two to a word
+                    if gap <= within:
+                        return [(a, fname), (b, fname)]
+        return []
+
+    def _term_hits(self, texts: dict[str, str], found: dict | None = None, matches: dict | None = None) -> list[Hit]:
+        matches = self._matches(texts) if matches is None else matches
+        found = self._group_hits(texts, matches) if found is None else found
         hits = []
         for cat in self.rules.categories.values():
             if self.levels[cat.id] == "off":
                 continue
             for rule in cat.rules:
-                if not all(any(g in found for g in slot) for slot in rule.all):
-                    continue
                 if any(g in found for g in rule.unless):
                     continue
-                ev, fields = [], []
-                for slot in rule.all:
-                    for g in slot:
-                        for e, f in found.get(g, []):
-                            if e not in ev:
-                                ev.append(e)
-                            if f not in fields:
-                                fields.append(f)
+                if rule.near:
+                    pair = self._near(matches, rule.near, rule.within)
+                    if not pair:
+                        continue
+                    ev = [m.evidence for m, _ in pair]
+                    fields = list(dict.fromkeys(f for _, f in pair))
+                    concepts = tuple(_concept(m) for m, _ in pair)
+                else:
+                    if not all(any(g in found for g in slot) for slot in rule.all):
+                        continue
+                    ev, fields = [], []
+                    for slot in rule.all:
+                        for g in slot:
+                            for e, f in found.get(g, []):
+                                if e not in ev:
+                                    ev.append(e)
+                                if f not in fields:
+                                    fields.append(f)
+                    wanted = {g for slot in rule.all for g in slot}
+                    concepts = _concepts(matches, wanted)
                 hits.append(Hit(category=cat.id, rule=rule.id, action=self._action(cat, rule.action),
                                 layer="terms", evidence=tuple(ev), fields=tuple(fields),
-                                absolute=cat.absolute))
+                                absolute=cat.absolute, concepts=concepts))
+        return hits
+
+    def _unmasked(self, text: str) -> str:
+        from darkroom.trust.policy.normalize import View
+
+        v = self.rules.mask(View(text=f" {text} ", leet=False, squeezed=()))
+        return " ".join(w for w in v.text.split() if not w.startswith("_"))
+
+    def _concept_semantic(self, texts: dict[str, str], found: dict, matches: dict) -> list[Hit]:
+        """Absolute categories with per-clause `signals`: the semantic layer supplies the concept
+        the terms did not name (a preteen + "showing off her body in a suggestive way"), never
+        both: without a minor or a sexual term it stays silent."""
+        from darkroom.trust.policy.semantic import SignalIndex, clauses
+
+        hits = []
+        for cid in self.semantic_for:
+            cat = self.rules.categories[cid]
+            sem = cat.semantic
+            if not cat.absolute or not sem.signals:
+                continue
+            named = {k for k in sem.signals if k in found}
+            missing = [k for k in sem.signals if k not in found]
+            if not named or not missing:
+                continue  # nothing named (silent), or every concept named (the terms decide)
+            segs: list[str] = []
+            for k, v in texts.items():
+                if v and v.strip() and not is_negative_field(k):
+                    segs += [c for c in clauses(v, clean=self._unmasked) if c not in segs]
+            if self._signals is None:
+                self._signals = {}
+            for concept in missing:
+                key = (cid, concept)
+                if key not in self._signals:
+                    self._signals[key] = SignalIndex(sem.signals[concept])
+                sig = sem.signals[concept]
+                sim, margin, seg, ref = self._signals[key].best(segs)
+                if sim >= sig.threshold and margin >= sig.margin:
+                    ev = [e for g in named for e, _ in found[g]]
+                    ev.append(f"{seg!r} ~ {ref!r} ({sim:.2f})")
+                    concepts = _concepts(matches, named) + ((concept, seg, "en", f"semantic {sim:.2f}"),)
+                    fields = list(dict.fromkeys(f for g in named for _, f in found[g]))
+                    hits.append(Hit(category=cid, rule=f"{cid}.semantic", action=self._action(cat, sem.action),
+                                    layer="semantic", evidence=tuple(ev), fields=tuple(fields),
+                                    absolute=cat.absolute, score=round(sim, 4), concepts=concepts))
+                    break
         return hits
 
     def _semantic_hits(self, texts: dict[str, str], found: dict) -> list[Hit]:
         from darkroom.trust.policy.semantic import SemanticIndex
 
-        cats = [cid for cid in self.semantic_for if self.levels[cid] != "off"]
+        cats = [cid for cid in self.semantic_for if self.levels[cid] != "off"
+                and not (self.rules.categories[cid].absolute and self.rules.categories[cid].semantic.signals)]
         positive = {k: canonical(v) for k, v in texts.items() if v and v.strip() and not is_negative_field(k)}
         positive = {k: v for k, v in positive.items() if v}
         if not cats or not positive:
@@ -305,15 +417,20 @@ class Policy:
     def check_many(self, requests: list[dict[str, str] | str]) -> list[Decision]:
         """`check` for many requests; the semantic layer embeds their texts in batches."""
         if "semantic" in self.layers and self.semantic_for:
-            from darkroom.trust.policy.semantic import get_embedder, segments
+            from darkroom.trust.policy.semantic import clauses, get_embedder, segments
 
+            signal_keys = {k for cid in self.semantic_for for k in (self.rules.categories[cid].semantic.signals or {})}
             pending = []
             for texts in requests:
                 texts = {"prompt": texts} if isinstance(texts, str) else texts
-                if any(h.action == "block" for h in self._term_hits(texts)):
+                matches = self._matches(texts)
+                found = self._group_hits(texts, matches)
+                if any(h.action == "block" for h in self._term_hits(texts, found, matches)):
                     continue  # decided without the semantic layer
-                pos = [canonical(v) for k, v in texts.items() if v and not is_negative_field(k)]
-                pos = [p for p in pos if p]
+                raw = [v for k, v in texts.items() if v and not is_negative_field(k)]
+                if {k for k in signal_keys if k in found} and {k for k in signal_keys if k not in found}:
+                    pending += [c for v in raw for c in clauses(v, clean=self._unmasked)]
+                pos = [p for p in (canonical(v) for v in raw) if p]
                 if len(pos) > 1:
                     pos.append(" ".join(pos))
                 pending += [s for p in pos for s in segments(p)]
@@ -326,18 +443,26 @@ class Policy:
         if isinstance(texts, str):
             texts = {"prompt": texts}
         hits: list[Hit] = []
-        found = self._group_hits(texts)
+        matches = self._matches(texts)
+        found = self._group_hits(texts, matches)
         if "terms" in self.layers:
-            hits += self._term_hits(texts, found)
+            hits += self._term_hits(texts, found, matches)
         # The semantic layer looks for what the term lists missed; a term block already decides.
         if "semantic" in self.layers and not any(h.action == "block" for h in hits):
-            hits += self._semantic_hits(texts, found)
+            hits += self._concept_semantic(texts, found, matches)
+            if not any(h.action == "block" for h in hits):
+                hits += self._semantic_hits(texts, found)
         hits = [h for h in hits if h.action != "allow"]
         if not hits:
             return Decision(action="allow", category=None, rule=None, evidence=(), policy_version=self.version)
         hits.sort(key=lambda h: (-_RANK[h.action], not h.absolute, h.layer != "terms"))
         top = hits[0]
         cat = self.rules.categories[top.category]
+        concepts: dict[str, list[str]] = {}
+        for c, words, lang, how in top.concepts:
+            item = f"{words} [{lang or '?'}, {how}]"
+            if item not in concepts.setdefault(c, []):
+                concepts[c].append(item)
         return Decision(action=top.action, category=top.category, rule=top.rule, evidence=top.evidence,
                         policy_version=self.version, absolute=top.absolute, hits=tuple(hits),
-                        title=cat.title.get("en", cat.id))
+                        title=cat.title.get("en", cat.id), concepts=concepts)

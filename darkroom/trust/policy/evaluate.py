@@ -73,3 +73,44 @@ def table(report: Report) -> str:
         if t:
             lines.append(f"{name:<26}{t - b - w:>11}{w:>11}{b:>11}{t:>11}   blocked {100 * b / max(t, 1):.2f}%")
     return "\n".join(lines)
+
+
+# ---- the multilingual set (eval/multilingual.py): per language and per kind, per half ----
+
+def evaluate_multilingual(policy: Policy, items=None):
+    from darkroom.trust.policy.eval import multilingual as ml
+
+    items = ml.build() if items is None else items
+    return items, policy.check_many([i.texts for i in items])
+
+
+def multilingual_tables(items, decisions) -> str:
+    from darkroom.trust.policy.eval import multilingual as ml
+
+    cells: dict = defaultdict(lambda: [0, 0])  # (half, axis, key) -> [blocked, total]
+    for it, d in zip(items, decisions):
+        side = "harm" if it.label else "benign"
+        for axis, key in (("lang", it.lang), ("kind", it.kind), ("all", "all")):
+            c = cells[(it.half, side, axis, key)]
+            c[0] += d.blocked
+            c[1] += 1
+
+    def cell(h, side, axis, key):
+        b, t = cells.get((h, side, axis, key), (0, 0))
+        return f"{100 * b / t:6.1f}% {b:>4}/{t:<4}" if t else f"{'-':>16}"
+
+    langs = list(dict.fromkeys(i.lang for i in items))
+    head = f"{'':<8}{'harmful blocked, tuned':>22}{'held-out':>18}{'benign blocked, tuned':>24}{'held-out':>18}"
+    lines = ["per language", head, "-" * len(head)]
+    for lang in langs + ["all"]:
+        axis = "all" if lang == "all" else "lang"
+        lines.append(f"{lang:<8}{cell('tuned', 'harm', axis, lang):>22}{cell('heldout', 'harm', axis, lang):>18}"
+                     f"{cell('tuned', 'benign', axis, lang):>24}{cell('heldout', 'benign', axis, lang):>18}")
+    lines += ["", "per obfuscation kind (harmful) / frame (benign)", head, "-" * len(head)]
+    for kind in ml.KINDS:
+        lines.append(f"{kind:<14}"[:14].ljust(8) + f"{cell('tuned', 'harm', 'kind', kind):>16}"
+                     f"{cell('heldout', 'harm', 'kind', kind):>18}{'':>24}{'':>18}")
+    for f in ml.FRAMES:
+        lines.append(f"{f:<14}"[:14].ljust(8) + f"{'':>16}{'':>18}{cell('tuned', 'benign', 'kind', f):>24}"
+                     f"{cell('heldout', 'benign', 'kind', f):>18}")
+    return "\n".join(lines)

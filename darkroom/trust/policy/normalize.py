@@ -267,3 +267,41 @@ def normalize_term(term: str) -> str:
     """Normalise a lexicon term the same way as text (no leet, punctuation -> space)."""
     form = ascii_forms(term)[-1]
     return _SPACES.sub(" ", _PUNCT.sub(" ", form.replace("*", "\x00"))).replace("\x00", "*").strip()
+
+
+# ---- scripts written without spaces between words, or whose letters do not survive the
+# ASCII views (Devanagari vowel signs are combining marks): matched in the native script ----
+_NATIVE_CHAR = re.compile(
+    "[\u0600-\u06ff\u0750-\u077f\u0900-\u097f\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf"
+    "\u4e00-\u9fff\uac00-\ud7af\u1100-\u11ff\u3130-\u318f\uf900-\ufaff\uff66-\uff9f]")
+_LATIN_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+_ARABIC_MARKS = re.compile("[\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")  # harakat, tatweel
+_NOT_NATIVE_WORD = re.compile(r"[\W_]+")
+
+
+def has_native(text: str) -> bool:
+    """True if the text has letters of a script matched natively (CJK, kana, Hangul,
+    Devanagari, Arabic, Thai)."""
+    return _NATIVE_CHAR.search(text) is not None
+
+
+def native(text: str) -> str:
+    """The text in its own script, for native-script terms: NFKC, invisible characters and
+    Latin-style combining marks removed (Devanagari vowel signs kept, Arabic harakat
+    dropped), casefolded, and every space and punctuation mark removed (so "裸 体" and
+    "裸.体" read as "裸体"). Empty when the text has no native-script letter."""
+    if not has_native(text):
+        return ""
+    t = unicodedata.normalize("NFKC", text)
+    t = "".join(c for c in t if unicodedata.category(c) != "Cf")
+    t = unicodedata.normalize("NFC", _LATIN_MARKS.sub("", unicodedata.normalize("NFD", t)))
+    t = _ARABIC_MARKS.sub("", t).casefold()
+    # Arabic letter variants typed interchangeably: alef forms, teh marbuta, alef maksura
+    t = t.translate(str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي"}))
+    return "".join(c for c in t if unicodedata.category(c)[0] in "LMN")
+
+
+@lru_cache(maxsize=4096)
+def native_bare(text: str) -> str:
+    """A native form without any combining mark (Devanagari typed without vowel signs)."""
+    return "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c)[0] != "M")

@@ -25,7 +25,7 @@ from pathlib import Path
 import yaml
 
 from darkroom.errors import InvalidParameter
-from darkroom.trust.policy.normalize import View, normalize_term
+from darkroom.trust.policy.normalize import View, has_native, native, native_bare, normalize_term
 
 PACKS_DIR = Path(__file__).parent / "packs"
 ACTIONS = ("allow", "warn", "block")
@@ -57,39 +57,79 @@ def _term_pattern(term: str) -> tuple[str, str | None]:
     return body, core.replace(" ", "")
 
 
+@dataclass(frozen=True)
+class Match:
+    """One occurrence of a term: which group, the normalised words that matched, where."""
+
+    group: str
+    evidence: str
+    term: str
+    lang: str
+    view: int  # index into the views of the text; -1: the native-script form
+    start: int  # word positions in that view (native: character positions)
+    end: int
+    how: str  # word | pattern | spaced | native | fuzzy
+
+
+_SUFFIXES = ("s", "es", "d", "ed", "er", "ers")
+
+
+def _plain(term: str) -> bool:
+    return not term.startswith("re:") and "*" not in term
+
+
 @dataclass
 class Group:
     name: str
     terms: list[str]
     description: str = ""
+    langs: dict[str, str] = field(default_factory=dict)  # term -> language code
     _regex: re.Pattern | None = field(default=None, repr=False)
     _cores: list[tuple[str, str]] = field(default_factory=list, repr=False)
+    _exact: dict = field(default_factory=dict, repr=False)  # words tuple -> [(term, suffix ok)]
+    _native: list[tuple[str, str]] = field(default_factory=list, repr=False)
 
     def compile(self) -> None:
-        parts, cores = [], []
+        parts, cores, exact, nat = [], [], {}, []
         for term in self.terms:
+            if has_native(term) and not term.startswith("re:"):
+                core = native(term.strip("*"))
+                if core:
+                    nat.append((core, term))
+                continue
             for spelling in _spellings(term):
+                if _plain(spelling):
+                    core = normalize_term(spelling)
+                    if not core:
+                        raise InvalidParameter(f"policy term {term!r} is empty after normalisation; fix the pack")
+                    words = tuple(core.split())
+                    exact.setdefault(words, []).append((term, core[-1].isalpha()))
+                    if len(core.replace(" ", "")) >= 3:
+                        cores.append((core.replace(" ", ""), term))
+                    continue
                 pattern, core = _term_pattern(spelling)
                 parts.append(pattern)
                 if core and len(core) >= 3:
                     cores.append((core, term))
-        self._regex = re.compile("(?<= )(?:" + "|".join(f"(?:{p})" for p in parts) + ")(?= )")
+        self._regex = (re.compile("(?<= )(?:" + "|".join(f"(?:{p})" for p in parts) + ")(?= )")
+                       if parts else None)
         self._cores = cores
+        self._exact = exact
+        self._native = nat
 
-    def find(self, views: list[View]) -> list[str]:
+    def find(self, views: list[View], native_text: str = "") -> list[str]:
         """Matched evidence (normalised text) in any view; empty if none."""
-        if self._regex is None:
-            self.compile()
-        found: list[str] = []
-        for view in views:
-            for m in self._regex.finditer(view.text):
-                if m.group(0).strip() and m.group(0).strip() not in found:
-                    found.append(m.group(0).strip())
-            for run in view.squeezed:
-                for core, term in self._cores:
-                    if core in run and f"{core} (spaced)" not in found:
-                        found.append(f"{core} (spaced)")
-        return [f for f in found if not (f.endswith(" (spaced)") and f[:-9] in found)]
+        rs = RuleSet(version="", groups={self.name: self}, masks=[], negative_implies={}, categories={},
+                     digest="")
+        return _evidence(rs.scan(views, native_text, fuzzy=False))
+
+
+def _evidence(matches: list[Match]) -> list[str]:
+    found: list[str] = []
+    for m in matches:
+        if m.evidence not in found:
+            found.append(m.evidence)
+    return [f for f in found if not (f.endswith(" (spaced)") and f[:-9] in found)]
 
 
 @dataclass
@@ -99,6 +139,10 @@ class Rule:
     action: str
     unless: list[str] = field(default_factory=list)
     note: str = ""
+    # `near`: each slot must match, and the matches of the slots lie at most `within` words
+    # apart in one text (for words that are only telling next to each other: French "nu")
+    near: list[list[str]] = field(default_factory=list)
+    within: int = 3
 
 
 @dataclass
@@ -112,6 +156,17 @@ class Semantic:
     # word); without one, the stricter `ungated_threshold` (None: the layer stays silent)
     gate: list[str] = field(default_factory=list)
     ungated_threshold: float | None = None
+    # per-clause signals, each the concept a prompt's terms did *not* name (absolute
+    # categories): {"minor": Signal, "sexual": Signal}; see engine._concept_semantic
+    signals: dict = field(default_factory=dict)
+
+
+@dataclass
+class Signal:
+    references: list[str]
+    contrast: list[str]
+    threshold: float
+    margin: float
 
 
 @dataclass
@@ -126,6 +181,9 @@ class Category:
     source: str = ""
 
 
+FUZZY_GROUPS = ("minor", "sexual", "csam")  # concept words that misspellings are corrected to
+
+
 @dataclass
 class RuleSet:
     version: str
@@ -134,17 +192,184 @@ class RuleSet:
     negative_implies: dict[str, str]
     categories: dict[str, Category]
     digest: str
-    _mask_regex: re.Pattern | None = field(default=None, repr=False)
+    guard: set[str] = field(default_factory=set)  # real words a misspelling is never corrected from
+    languages: dict[str, str] = field(default_factory=dict)  # code -> name, of the language packs
+    _index: dict | None = field(default=None, repr=False)
+    _mask_index: dict | None = field(default=None, repr=False)
+    _speller: object = field(default=None, repr=False)
+    _maxn: int = field(default=1, repr=False)
+    _native_masks: list = field(default_factory=list, repr=False)
+
+    # ---- indexes ---------------------------------------------------------------------
+    def _build(self) -> None:
+        index: dict[tuple, list] = {}
+        for g in self.groups.values():
+            if g._regex is None and not g._exact and not g._native:
+                g.compile()
+            for words, entries in g._exact.items():
+                for term, suffix in entries:
+                    index.setdefault(words, []).append((g.name, term, suffix))
+        masks: dict[tuple, bool] = {}
+        self._native_masks = sorted({native(m) for m in self.masks if has_native(m)} - {""}, key=len, reverse=True)
+        for m in self.masks:
+            if has_native(m):
+                continue
+            for sp in _spellings(m):
+                core = normalize_term(sp)
+                if core:
+                    masks[tuple(core.split())] = core[-1].isalpha()
+        self._maxn = max([len(k) for k in index] + [len(k) for k in masks] + [1])
+        self._index, self._mask_index = index, masks
+
+    def speller(self):
+        if self._speller is None:
+            from darkroom.trust.policy.fuzzy import Speller
+
+            if self._index is None:
+                self._build()
+            vocab = {w for k, entries in self._index.items() if len(k) == 1 or len(k[-1]) >= 5
+                     for g, _t, _s in entries if g in FUZZY_GROUPS for w in k if len(w) >= 4}
+            words = {w for k in list(self._index) + list(self._mask_index) for w in k}
+            self._speller = Speller(vocab, known=words | self.guard)
+        return self._speller
+
+    def _lookup(self, table: dict, words: list[str], i: int, n: int):
+        """Entries for words[i:i+n], the last word also with an inflection suffix removed."""
+        key = tuple(words[i:i + n])
+        out = [(e, False) for e in table.get(key, ())] if isinstance(table.get(key, ()), list) else []
+        last = key[-1]
+        for suf in _SUFFIXES:
+            if len(last) > len(suf) + 1 and last.endswith(suf):
+                k2 = key[:-1] + (last[: -len(suf)],)
+                hit = table.get(k2)
+                if isinstance(hit, list):
+                    out += [(e, True) for e in hit]
+        return out
+
+    def _masked(self, words: list[str]) -> set[int]:
+        covered: set[int] = set()
+        table = self._mask_index
+        if not table:
+            return covered
+        for i in range(len(words)):
+            for n in range(1, min(self._maxn, len(words) - i) + 1):
+                key = tuple(words[i:i + n])
+                ok = key in table
+                if not ok:
+                    last = key[-1]
+                    ok = any(len(last) > len(s) + 1 and last.endswith(s)
+                             and table.get(key[:-1] + (last[: -len(s)],)) for s in _SUFFIXES)
+                if ok:
+                    covered.update(range(i, i + n))
+        return covered
 
     def mask(self, view: View) -> View:
         """Hide benign phrases ("naked tree branches") before terms are matched."""
-        if not self.masks:
+        if self._index is None:
+            self._build()
+        words = view.text.split()
+        covered = self._masked(words)
+        if not covered:
             return view
-        if self._mask_regex is None:
-            parts = [_term_pattern(s)[0] for m in self.masks for s in _spellings(m)]
-            self._mask_regex = re.compile("(?<= )(?:" + "|".join(parts) + ")(?= )")
-        text = self._mask_regex.sub(lambda m: "_" * len(m.group(0)), view.text)
+        text = " " + " ".join("_" * len(w) if i in covered else w for i, w in enumerate(words)) + " "
         return View(text=text, leet=view.leet, squeezed=view.squeezed)
+
+    # ---- matching --------------------------------------------------------------------
+    def scan(self, views: list[View], native_text: str = "", *, fuzzy: bool = True,
+             groups: set[str] | None = None) -> list[Match]:
+        """Every term occurrence in the (already masked) views and in the native-script form."""
+        if self._index is None:
+            self._build()
+        out: list[Match] = []
+        seen: set[tuple] = set()
+
+        def add(m: Match) -> None:
+            key = (m.group, m.evidence, m.view, m.start)
+            if key not in seen:
+                seen.add(key)
+                out.append(m)
+
+        for vi, view in enumerate(views):
+            self._scan_view(view, vi, add, groups, "word")
+        if fuzzy:
+            for vi, view in enumerate(self._corrected(views), start=len(views)):
+                self._scan_view(view, vi, add, groups, "fuzzy")
+        if native_text:
+            for m in self._native_masks:
+                if m in native_text:
+                    native_text = native_text.replace(m, "\u3000" * len(m))
+            for g in self.groups.values():
+                if groups is not None and g.name not in groups:
+                    continue
+                for core, term in g._native:
+                    pos = native_text.find(core)
+                    if pos < 0:
+                        bare = native_bare(core)
+                        pos = native_bare(native_text).find(bare) if bare != core else -1
+                    if pos >= 0:
+                        add(Match(g.name, core, term, g.langs.get(term, ""), -1, pos, pos + len(core), "native"))
+        return out
+
+    def _scan_view(self, view: View, vi: int, add, groups, how: str) -> None:
+        words = view.text.split()
+        fixes = getattr(view, "fixes", None) or {}
+        for i in range(len(words)):
+            if words[i].startswith("_"):
+                continue
+            for n in range(1, min(self._maxn, len(words) - i) + 1):
+                if words[i + n - 1].startswith("_"):
+                    break
+                for (gname, term, suffix_ok), stemmed in self._lookup(self._index, words, i, n):
+                    if (groups is not None and gname not in groups) or (stemmed and not suffix_ok):
+                        continue
+                    span = words[i:i + n]
+                    ev = " ".join(span)
+                    if how == "fuzzy" and any(j in fixes for j in range(i, i + n)):
+                        ev += " (spelt " + " ".join(fixes.get(j, w) for j, w in enumerate(span, start=i)) + ")"
+                    add(Match(gname, ev, term, self.groups[gname].langs.get(term, ""), vi, i, i + n, how))
+        for g in self.groups.values():
+            if groups is not None and g.name not in groups:
+                continue
+            if g._regex is not None:
+                for m in g._regex.finditer(view.text):
+                    ev = m.group(0).strip()
+                    if ev:
+                        start = view.text.count(" ", 0, m.start()) - 1
+                        add(Match(g.name, ev, "", "", vi, start, start + len(ev.split()), "pattern"))
+            if view.squeezed and g._cores and how != "fuzzy":
+                for run in view.squeezed:
+                    for core, term in g._cores:
+                        if core in run:
+                            add(Match(g.name, f"{core} (spaced)", term, g.langs.get(term, ""), vi, -1, -1, "spaced"))
+
+    def _corrected(self, views: list[View]) -> list[View]:
+        """Views with misspelt concept words corrected (see fuzzy.py); only those that change."""
+        sp = self.speller()
+        out, keys = [], set()
+        for view in views[:6]:
+            words = view.text.split()
+            fixes, new = {}, list(words)
+            for i, w in enumerate(words):
+                if w.startswith("_"):
+                    continue
+                c = sp.correct(w)
+                if c:
+                    fixes[i], new[i] = w, c
+            if fixes:
+                key = " ".join(new)
+                if key not in keys:
+                    keys.add(key)
+                    v = FixedView(text=" " + key + " ", leet=view.leet, squeezed=(), fixes=fixes)
+                    out.append(v)
+        return out
+
+
+@dataclass(frozen=True)
+class FixedView(View):
+    fixes: dict = field(default_factory=dict)  # word position -> the word as written
+
+    def __hash__(self):  # pragma: no cover - views are not hashed
+        return hash(self.text)
 
 
 def _slot(item) -> list[str]:
@@ -156,10 +381,11 @@ def _parse_category(data: dict, source: str) -> Category:
     action = data.get("action", "block")
     rules = []
     for r in data.get("rules", []):
-        slots = r.get("all") or [r["any"]]
+        near = [_slot(s) for s in r.get("near") or []]
+        slots = r.get("all") or ([r["any"]] if "any" in r else near)
         rules.append(Rule(id=r["id"], all=[_slot(s) for s in slots],
                           action=r.get("action", action), unless=list(r.get("unless", [])),
-                          note=r.get("note", "")))
+                          note=r.get("note", ""), near=near, within=int(r.get("within", 3))))
     sem = None
     if data.get("semantic"):
         s = data["semantic"]
@@ -167,7 +393,10 @@ def _parse_category(data: dict, source: str) -> Category:
                        threshold=float(s["threshold"]), margin=float(s.get("margin", 0.0)),
                        action=s.get("action", action), gate=list(s.get("gate", [])),
                        ungated_threshold=(float(s["ungated_threshold"]) if s.get("ungated_threshold") is not None
-                                          else None))
+                                          else None),
+                       signals={k: Signal(references=list(v["references"]), contrast=list(v.get("contrast", [])),
+                                          threshold=float(v["threshold"]), margin=float(v.get("margin", 0.0)))
+                                for k, v in (s.get("signals") or {}).items()})
     for a in [action] + [r.action for r in rules] + ([sem.action] if sem else []):
         if a not in ACTIONS:
             raise InvalidParameter(f"{source}: action {a!r} in category {cid!r} is not one of {ACTIONS}")
@@ -225,6 +454,7 @@ def load_rules(extra_dirs: list[Path] = ()) -> RuleSet:
                 categories[cat.id] = cat
                 if shipped:
                     shipped_ids.add(cat.id)
+    guard, languages = _load_languages(groups, masks, h)
     for cat in categories.values():
         for rule in cat.rules:
             for name in [g for slot in rule.all for g in slot] + rule.unless:
@@ -236,4 +466,56 @@ def load_rules(extra_dirs: list[Path] = ()) -> RuleSet:
     for g in groups.values():
         g.compile()
     return RuleSet(version=version, groups=groups, masks=masks, negative_implies=implies,
-                   categories=categories, digest=h.hexdigest())
+                   categories=categories, digest=h.hexdigest(), guard=guard, languages=languages)
+
+
+LANG_DIR = PACKS_DIR / "lang"
+CONCEPT_KEYS = ("minor", "sexual", "csam", "minor_near", "sexual_near", "clothing", "adult_marker")
+
+
+def _add_terms(groups: dict[str, Group], name: str, terms, lang: str) -> None:
+    g = groups.setdefault(name, Group(name=name, terms=[], description=""))
+    for t in terms or []:
+        t = str(t)
+        if t not in g.langs:
+            g.terms.append(t)
+            g.langs[t] = lang
+
+
+def _load_languages(groups: dict[str, Group], masks: list[str], h) -> tuple[set[str], dict[str, str]]:
+    """The concept lexicons, one shipped file per language (`packs/lang/xx.yaml`), and the
+    generated files beside them: `_inflections.yaml` (inflected forms of the lexicon words,
+    from simplemma) and `_guard.txt` (real words a misspelling is never corrected from)."""
+    for g in groups.values():
+        for t in g.terms:
+            g.langs.setdefault(t, "en/de")
+    languages: dict[str, str] = {}
+    guard: set[str] = set()
+    if not LANG_DIR.is_dir():
+        return guard, languages
+    for path in sorted(LANG_DIR.glob("[!_]*.yaml")):
+        raw = path.read_bytes()
+        h.update(b"lang/" + path.name.encode() + b"\0" + raw)
+        try:
+            data = yaml.safe_load(raw) or {}
+        except yaml.YAMLError as err:
+            raise InvalidParameter(f"language pack {path} is not valid YAML: {err}") from err
+        lang = str(data.get("lang") or path.stem)
+        languages[lang] = str(data.get("name", lang))
+        for key in CONCEPT_KEYS:
+            _add_terms(groups, key, data.get(key), lang)
+        masks.extend(str(m) for m in data.get("masks") or [])
+        guard.update(normalize_term(str(w)) for w in data.get("guard") or [])
+    infl = LANG_DIR / "_inflections.yaml"
+    if infl.is_file():
+        raw = infl.read_bytes()
+        h.update(b"lang/_inflections\0" + raw)
+        for lang, by_group in (yaml.safe_load(raw) or {}).items():
+            for key, forms in (by_group or {}).items():
+                _add_terms(groups, key, forms, str(lang))
+    gpath = LANG_DIR / "_guard.txt"
+    if gpath.is_file():
+        raw = gpath.read_bytes()
+        h.update(b"lang/_guard\0" + raw)
+        guard.update(w.strip() for w in raw.decode("utf-8").splitlines() if w.strip() and not w.startswith("#"))
+    return guard, languages

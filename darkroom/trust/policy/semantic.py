@@ -9,6 +9,7 @@ off and batches are padded to their longest member; the sentence vector is the m
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -83,7 +84,7 @@ class Embedder:
         out = np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, 384), np.float32)
         for t in texts:
             self._cache.move_to_end(t)
-        while len(self._cache) > 8192:
+        while len(self._cache) > 32768:
             self._cache.popitem(last=False)
         return out
 
@@ -163,3 +164,63 @@ class SemanticIndex:
                 rows.append(best)
             result[cid] = rows
         return result
+
+
+# ---- per clause: a short harmful clause must not drown in padding -------------------------
+_CLAUSE_SPLIT = re.compile(r"(?:[,;!?|\n\[\]{}()<>:]|\.(?=\s|$))+|\bBREAK\b|\bAND\b|\s{3,}")
+_NUMERIC = re.compile(r"^[\d.\s]*$")
+
+
+def clauses(text: str, window: int = 4, stride: int = 2, limit: int = 48, clean=None) -> list[str]:
+    """The clauses of a raw prompt (split at commas, BREAK, AND, weight and scheduling syntax:
+    "[a cat:a dog:0.5]" gives "a cat" and "a dog"), each normalised, plus windows of `window`
+    words inside the longer ones; at most `limit` segments, duplicates dropped."""
+    from darkroom.trust.policy.normalize import canonical
+
+    out: list[str] = []
+    for part in _CLAUSE_SPLIT.split(text):
+        if not part or _NUMERIC.match(part):
+            continue
+        c = canonical(part)
+        if clean is not None:
+            c = clean(c)  # masked benign phrases ("the naked eye") are not read
+        if not c or c in out:
+            continue
+        out.append(c)
+        words = c.split()
+        if len(words) > window + 2:
+            for start in range(0, len(words) - window + 1, stride):
+                seg = " ".join(words[start:start + window])
+                if seg not in out:
+                    out.append(seg)
+    return out[:limit]
+
+
+class SignalIndex:
+    """Reference and contrast vectors of one per-clause signal (rules.Signal)."""
+
+    def __init__(self, signal) -> None:
+        self.signal = signal
+        self._ref = self._con = None
+
+    def best(self, segs: list[str]) -> tuple[float, float, str, str]:
+        """(similarity, margin over the nearest contrast, segment, reference) of the segment
+        that fires, or of the most similar one when none does."""
+        if not segs:
+            return (-1.0, -2.0, "", "")
+        emb = get_embedder()
+        if self._ref is None:
+            self._ref = emb.embed(self.signal.references)
+            self._con = emb.embed(self.signal.contrast) if self.signal.contrast else np.zeros((0, 384), np.float32)
+        vecs = emb.embed(segs)
+        sims = vecs @ self._ref.T
+        csims = (vecs @ self._con.T).max(1) if len(self._con) else np.full(len(segs), -1.0)
+        best, best_key = (-1.0, -2.0, "", ""), (False, -9.0)
+        for k in range(len(segs)):
+            i = int(sims[k].argmax())
+            s = float(sims[k, i])
+            m = s - float(csims[k])
+            key = (s >= self.signal.threshold and m >= self.signal.margin, s)
+            if key > best_key:
+                best, best_key = (s, m, segs[k], self.signal.references[i]), key
+        return best
