@@ -71,7 +71,10 @@ def test_develop_writes_every_step_with_recipe_and_parent_hash(tiny_model, tmp_p
     soft = masks.blur(masks.zone_mask(EllipseZone(x=6, y=6, width=16, height=14), Image.open(paths[1]), None), 4)
     assert (soft == 0).sum() > 100
     assert (inpainted != hires).any() and (inpainted[soft == 0] == hires[soft == 0]).all()
-    assert "Hires upscaler: Latent" in Image.open(paths[2]).text["parameters"]
+    # each picture's infotext describes the operation that made it (the inpaint's own seed, not the hires fix)
+    assert "Hires upscaler: Latent" in Image.open(paths[1]).text["parameters"]
+    assert "Inpaint area: Only masked" in Image.open(paths[2]).text["parameters"]
+    assert "Hires" not in Image.open(paths[2]).text["parameters"]
 
 
 def test_replay_is_bit_identical_for_a_multi_step_recipe(tiny_model, tmp_path, capsys):

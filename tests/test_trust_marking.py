@@ -99,7 +99,7 @@ def test_edit_has_parent_ingredient_without_its_file_name(studio, finished, tmp_
     parent = tmp_path / "my-holiday-secret-name.png"
     parent.write_bytes(finished.data)
     edited = finish_image(picture(seed=3), parameters_text=PARAMS, recipe_json=RECIPE, audit_ref=step.ref,
-                          kind="edited", parent=parent, settings=settings, identity=identity)
+                          kind="edited", parent=parent, captured_input=True, settings=settings, identity=identity)
     info = provenance.read(edited, "png", identity.anchors_pem)
     assert info.state == "Trusted"
     assert [a["action"] for a in info.actions] == ["c2pa.opened", "c2pa.edited"]

@@ -12,7 +12,8 @@ def register(subparsers) -> None:
         help="check a file's C2PA manifest, XMP, watermark, recipe and audit link",
         description="Report what a file says about its origin: C2PA (Trusted/Valid/Invalid/none), IPTC XMP, "
         "the invisible watermark, the embedded recipe and the audit entry it links to. Exit status 0 only "
-        "if every file is marked as AI-generated and intact, 1 otherwise.",
+        "if every file is marked as AI-generated and intact, 1 otherwise (the report says whether a failing "
+        "signature was tampered with or only outlived its certificate).",
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="image files (PNG, JPEG, WebP, ...)")
     parser.add_argument("--json", action="store_true", help="print the reports as JSON")
@@ -37,7 +38,7 @@ def _as_dict(report) -> dict:
     from dataclasses import asdict
 
     out = asdict(report)
-    out["ok"], out["verdict"] = report.ok, report.verdict
+    out["ok"], out["verdict"], out["expired"] = report.ok, report.verdict, report.expired
     if report.audit is not None:
         out["audit"] = {"ref": report.audit.entry.ref, "kind": report.audit.entry.kind,
                         "time": report.audit.entry.time, "found_by": report.audit.found_by,

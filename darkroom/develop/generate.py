@@ -109,5 +109,6 @@ def run_generate_step(ctx: RunContext, frame: Frame | None, step: GenerateStep, 
     return run_generate(ctx, step)
 
 
-def generate_infotext(step: GenerateStep, first) -> dict:
+def generate_infotext(step: GenerateStep, base) -> dict:
+    """txt2img: the size of the picture (the first pass, when a hires fix follows)."""
     return {"Size": f"{step.width}x{step.height}"}

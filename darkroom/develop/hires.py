@@ -116,16 +116,23 @@ def run_hires(ctx: RunContext, frame: Frame, step: HiresStep, index: int = 0) ->
     return Frame(image=decode(engine, latents, tiled), latents=latents)
 
 
-def hires_infotext(step: HiresStep, first) -> dict:
-    """A1111's hires fields; prompt, sampler and CFG only where they differ from the first pass."""
+def hires_infotext(step: HiresStep, base) -> dict:
+    """A1111's hires fields over `base` (the pass it upscales); prompt, negative prompt, sampler and CFG
+    only where they differ from it. A1111's hires fix reuses the first pass's seed and has no field for
+    another one: `Hires seed` says it when it differs. After an img2img-type pass (which has a denoising
+    strength of its own) the hires one is `Hires denoising strength`."""
     resized = bool(step.resize_width or step.resize_height)
+    own_denoise = getattr(base, "denoise", None) is not None
     return {
-        "Denoising strength": step.denoise,
+        "Hires denoising strength" if own_denoise else "Denoising strength": step.denoise,
         "Hires upscale": None if resized else step.scale,
         "Hires resize": f"{step.resize_width or 0}x{step.resize_height or 0}" if resized else None,
         "Hires steps": step.steps,
         "Hires upscaler": step.upscaler,
-        "Hires prompt": step.prompt if step.prompt != first.prompt else None,
-        "Hires sampler": step.sampler if step.sampler != first.sampler else None,
-        "Hires CFG Scale": step.cfg if step.cfg != first.cfg else None,
+        "Hires prompt": step.prompt if step.prompt != base.prompt else None,
+        "Hires negative prompt": step.negative_prompt
+        if (step.negative_prompt or "") != (base.negative_prompt or "") else None,
+        "Hires sampler": step.sampler if step.sampler != base.sampler else None,
+        "Hires CFG Scale": step.cfg if step.cfg != base.cfg else None,
+        "Hires seed": step.seed if step.seed is not None and step.seed != base.seed else None,
     }

@@ -60,5 +60,7 @@ def run_img2img(ctx: RunContext, frame: Frame | None, step: Img2ImgStep, index: 
     return Frame(image=decode(engine, latents, tiled), latents=latents)
 
 
-def img2img_infotext(step: Img2ImgStep, first) -> dict:
-    return {"Denoising strength": step.denoise}
+def img2img_infotext(step: Img2ImgStep, base) -> dict:
+    """As A1111's img2img tab writes it (its own steps, seed and size come from the step itself)."""
+    size = f"{step.width}x{step.height}" if step.width and step.height else None
+    return {"Size": size, "Denoising strength": step.denoise}

@@ -192,7 +192,11 @@ def repaint(ctx: RunContext, step: ImageStep, source: Image.Image, soft: np.ndar
     return full
 
 
-def inpaint_infotext(step: InpaintStep, first) -> dict:
+def inpaint_infotext(step: InpaintStep, base) -> dict:
+    """As A1111's inpaint tab writes it; Size is the processing size for "Only masked" when one is set
+    (else the picture's, filled in by the runner)."""
     masked = step.inpaint_area == "masked"
-    return {"Denoising strength": step.denoise, "Mask blur": step.mask_blur,
+    return {"Size": f"{step.width}x{step.height}" if masked and step.width and step.height else None,
+            "Denoising strength": step.denoise, "Mask blur": step.mask_blur,
+            "Masked content": step.masked_content if step.masked_content != "original" else None,
             "Inpaint area": "Only masked" if masked else None, "Masked area padding": step.padding if masked else None}

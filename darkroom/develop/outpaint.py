@@ -130,7 +130,7 @@ def run_outpaint(ctx: RunContext, frame: Frame | None, step: OutpaintStep, index
     return Frame(image=masks.composite(canvas, painted, soft), latents=None)
 
 
-def outpaint_infotext(step: OutpaintStep, first) -> dict:
+def outpaint_infotext(step: OutpaintStep, base) -> dict:
     return {"Denoising strength": step.denoise, "Mask blur": step.mask_blur,
             "Outpaint": ", ".join(f"{side} {getattr(step, side)}" for side in SIDES),
             "Outpaint overlap": step.overlap, "Outpaint noise": step.fill_noise or None}

@@ -28,7 +28,7 @@ from darkroom.develop.infotext import infotext
 from darkroom.develop.passes import inherit
 from darkroom.develop.recipe import GenerateStep, HiresStep, ModelRef, Recipe, Runtime
 from darkroom.develop.steps import REGISTRY, step_type
-from darkroom.errors import InvalidParameter
+from darkroom.errors import InvalidParameter, Skipped
 from darkroom.version import __version__
 from darkroom.models.hashing import a1111_short_hash
 
@@ -103,7 +103,10 @@ def develop(run: Run) -> list[Developed]:
     chains = chains_of(run.recipe, run.engine)
     results: list[Developed] = []
     for batch_index, prefix in enumerate(chains):
-        chain = run_chain(run, batch_index, len(chains), resolved=prefix)
+        try:
+            chain = run_chain(run, batch_index, len(chains), resolved=prefix)
+        except Skipped:
+            continue
         if run.on_chain is not None:
             run.on_chain(chain)
         results += chain
@@ -129,7 +132,7 @@ def run_chain(run: Run, batch_index: int, batch_size: int, *, resolved: list | N
         done.append(step)
         single = Recipe(model=model, steps=list(done), runtime=runtime)
         developed = Developed(image=frame.image, recipe=single, infotext=describe(single, engine, batch_index,
-                                                                                     batch_size),
+                                                                                     batch_size, frame.image.size),
                               batch_index=batch_index, step_index=index, parent=parent,
                               final=index == len(recipe.steps) - 1, latents=frame.latents)
         out.append(developed)
@@ -155,23 +158,31 @@ def resolve_step(step, done: list, index: int, batch_index: int, frame: Frame | 
 
 
 # ---------------------------------------------------------------------------- infotext
-def describe(recipe: Recipe, engine, batch_index: int, batch_size: int) -> str:
-    """A1111 infotext: the first pass's parameters, then each step's own fields (its step type's infotext)."""
-    first, last = recipe.steps[0], recipe.steps[-1]
+def describe(recipe: Recipe, engine, batch_index: int, batch_size: int, size: tuple[int, int] | None = None) -> str:
+    """A1111 infotext of the picture the recipe's last step made, written the way A1111 writes it for
+    that operation: the pass that made it (the last step that is not a hires fix: txt2img, or img2img /
+    inpaint / outpaint as A1111's img2img tab) with its own prompt, seed, steps, sampler, CFG and size
+    (`size`: the picture's, where the step has none of its own), then the hires fix steps after it.
+    The whole chain is in the `darkroom` recipe chunk, not here."""
+    steps = recipe.steps
+    at = max(i for i, s in enumerate(steps) if not step_type(s.op).keeps_prompt or i == 0)
+    base = steps[at]
     params: dict = {
-        "Steps": getattr(first, "steps", None),
-        "Sampler": first.sampler,
-        "CFG scale": first.cfg,
-        "Seed": first.seed,
-        "Size": None,  # the generate step's; here for A1111's order
+        "Steps": getattr(base, "steps", None),
+        "Sampler": base.sampler,
+        "CFG scale": base.cfg,
+        "Seed": base.seed,
+        "Size": None,  # the pass's own (below); here for A1111's order
         "Model hash": a1111_short_hash(engine.entry.sha256),
         "Model": engine.entry.name,
-        "Clip skip": first.clip_skip if (first.clip_skip or 1) > 1 else None,
+        "Clip skip": base.clip_skip if (base.clip_skip or 1) > 1 else None,
         "Batch size": batch_size if batch_size > 1 else None,
         "Batch pos": batch_index if batch_size > 1 else None,
     }
-    for step in recipe.steps:
-        params.update(step_type(step.op).infotext(step, first))
+    params.update(step_type(base.op).infotext(base, base))
+    if params["Size"] is None and size is not None and at == len(steps) - 1:
+        params["Size"] = f"{size[0]}x{size[1]}"
+    for step in steps[at + 1:]:
+        params.update(step_type(step.op).infotext(step, base))
     params["Version"] = f"darkroom {__version__}"
-    shown = first if step_type(last.op).keeps_prompt else last
-    return infotext(shown.prompt, shown.negative_prompt or "", params)
+    return infotext(base.prompt, base.negative_prompt or "", params)

@@ -4,7 +4,13 @@ On first use darkroom creates, in `<home>/keys/`:
 
     studio-root.pem / studio-root.key       a local root CA (P-256, 10 years)
     studio-signer.pem / studio-signer.key   a leaf certificate issued by that root
-                                            (P-256, ES256, 2 years, renewed when < 30 days left)
+                                            (P-256, ES256, `Settings.certificate_days`, 2 years by
+                                            default, renewed when < 30 days left)
+
+`rotate_leaf` (`darkroom keys rotate`) makes a new leaf under the same root now: pictures
+signed with an earlier leaf keep verifying, because verification trusts the root. A
+signature without a time-stamp turns invalid (`signingCredential.expired`) when its leaf
+expires; configure a time-stamp authority (`Settings.tsa_url`) so it does not.
 
 The leaf meets what c2pa requires of a signing certificate: not self-signed, keyUsage
 digitalSignature, extendedKeyUsage emailProtection. Private keys are written 0600 in a
@@ -140,8 +146,8 @@ def _studio_identity(settings: Settings) -> StudioIdentity:
     with _locked(folder):
         if not (folder / ROOT_CERT).exists() or not (folder / ROOT_KEY).exists():
             _create_root(folder)
-        if not (folder / LEAF_CERT).exists() or not (folder / LEAF_KEY).exists() or _needs_renewal(folder):
-            _create_leaf(folder)
+        if not (folder / LEAF_CERT).exists() or not (folder / LEAF_KEY).exists() or _needs_renewal(folder, settings.certificate_days):
+            _create_leaf(folder, settings.certificate_days)
     for name in (ROOT_KEY, LEAF_KEY):
         if (folder / name).stat().st_mode & 0o077:
             raise IntegrityError(
@@ -219,12 +225,56 @@ def _create_root(folder: Path) -> None:
     (folder / LEAF_CERT).unlink(missing_ok=True)
 
 
-def _create_leaf(folder: Path) -> None:
+def rotate_leaf(settings: Settings | None = None) -> StudioIdentity:
+    """A new studio signing certificate under the same root (the old one is kept as
+    studio-signer.pem.<serial>), valid for `settings.certificate_days`."""
+    settings = settings or Settings()
+    if os.environ.get("DARKROOM_SIGNING_CHAIN"):
+        raise SigningIdentityError("a configured signing chain (DARKROOM_SIGNING_CHAIN) is renewed by whoever "
+                                   "issued it, not by darkroom")
+    load_identity(settings)  # creates root and leaf if there are none yet
+    folder = keys_dir(settings)
+    with _locked(folder):
+        old = x509.load_pem_x509_certificate((folder / LEAF_CERT).read_bytes())
+        write_atomic(folder / f"{LEAF_CERT}.{old.serial_number:x}", old.public_bytes(serialization.Encoding.PEM))
+        _create_leaf(folder, settings.certificate_days)
+    return load_identity(settings)
+
+
+@dataclass(frozen=True)
+class CertificateStatus:
+    source: str  # "studio", "configured" or "none" (no identity yet)
+    subject: str = ""
+    not_after: _dt.datetime | None = None
+    days_left: int | None = None
+    root_not_after: _dt.datetime | None = None
+    tsa_url: str = ""
+
+
+def certificate_status(settings: Settings | None = None) -> CertificateStatus:
+    """When the signing certificate ends, without creating one."""
+    settings = settings or Settings()
+    chain = os.environ.get("DARKROOM_SIGNING_CHAIN")
+    path = Path(chain) if chain else keys_dir(settings) / LEAF_CERT
+    if not path.is_file():
+        return CertificateStatus("none", tsa_url=settings.tsa_url)
+    leaf = x509.load_pem_x509_certificates(path.read_bytes())[0]
+    root_path = keys_dir(settings) / ROOT_CERT
+    root_end = x509.load_pem_x509_certificate(root_path.read_bytes()).not_valid_after_utc \
+        if root_path.is_file() and not chain else None
+    return CertificateStatus("configured" if chain else "studio", leaf.subject.rfc4514_string(),
+                             leaf.not_valid_after_utc, (leaf.not_valid_after_utc - _now()).days, root_end,
+                             settings.tsa_url)
+
+
+def _create_leaf(folder: Path, days: int = LEAF_DAYS) -> None:
     root_key = serialization.load_pem_private_key((folder / ROOT_KEY).read_bytes(), None)
     root = x509.load_pem_x509_certificate((folder / ROOT_CERT).read_bytes())
     key = ec.generate_private_key(ec.SECP256R1())
     now = _now()
-    not_after = min(now + _dt.timedelta(days=LEAF_DAYS), root.not_valid_after_utc)
+    if not 1 <= int(days) <= ROOT_DAYS:
+        raise SigningIdentityError(f"certificate_days must be between 1 and {ROOT_DAYS}, not {days}")
+    not_after = min(now + _dt.timedelta(days=int(days)), root.not_valid_after_utc)
     cert = (
         x509.CertificateBuilder()
         .subject_name(_name("darkroom studio signer"))
@@ -248,12 +298,13 @@ def _create_leaf(folder: Path) -> None:
     os.chmod(folder / LEAF_CERT, 0o644)
 
 
-def _needs_renewal(folder: Path) -> bool:
+def _needs_renewal(folder: Path, days: int = LEAF_DAYS) -> bool:
     leaf = x509.load_pem_x509_certificate((folder / LEAF_CERT).read_bytes())
     root = x509.load_pem_x509_certificate((folder / ROOT_CERT).read_bytes())
     if leaf.issuer != root.subject:
         return True
-    return leaf.not_valid_after_utc - _now() < _dt.timedelta(days=RENEW_DAYS)
+    # a short lifetime (a test, a cautious organisation) renews in its last quarter, not every day
+    return leaf.not_valid_after_utc - _now() < _dt.timedelta(days=min(RENEW_DAYS, max(1, int(days)) / 4))
 
 
 # --- a configured chain -----------------------------------------------------------

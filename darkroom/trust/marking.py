@@ -5,9 +5,11 @@ In this order:
 1. the invisible watermark goes into the pixels (48 bits, dwtDctSvd), and is read back
    from the encoded output to prove it is there (bits matched are reported);
 2. the file is encoded from those pixels alone (input metadata such as EXIF/GPS is dropped)
-   with the PNG text chunks `parameters` (A1111 infotext) and `darkroom` (recipe JSON) and
-   the IPTC XMP packet (DigitalSourceType, AI system); JPEG and WebP carry the infotext in
-   EXIF UserComment (as A1111 does) and the recipe inside the XMP packet;
+   with the IPTC XMP packet (DigitalSourceType, AI system) as the first text chunk (Adobe's
+   XMP Toolkit reads no further than the first non-XMP iTXt), then the PNG text chunks
+   `parameters` (A1111 infotext) and `darkroom` (recipe JSON); JPEG and WebP carry the
+   infotext in EXIF UserComment (type UNDEFINED, `UNICODE\0` + UTF-16, as A1111 writes it)
+   and the recipe inside the XMP packet;
 3. last, the signed C2PA manifest. Nothing is written after signing: any later byte
    would invalidate it.
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import struct
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,12 +78,14 @@ def mark_image(
     recipe_json: str,
     audit_ref: str,
     parent: Path | bytes | None = None,
-    kind: Literal["created", "edited"] = "created",
+    kind: Literal["created", "edited", "transcoded"] = "created",
+    captured_input: bool = False,
     format: Literal["png", "jpeg", "webp"] = "png",
     quality: int = 95,
     model: str | None = None,
     share_prompt: str | None = None,
     require_watermark: bool = False,
+    watermark_present: str | None = None,
     extra_text: dict[str, str] | None = None,
     settings: Settings | None = None,
     identity=None,
@@ -92,19 +97,27 @@ def mark_image(
     parameters_text A1111 infotext, embedded as is
     recipe_json     the recipe (canonical JSON), embedded as is; its SHA-256 goes into the manifest
     audit_ref       the audit entry this image belongs to (e.g. `AuditEntry.ref`)
-    parent          for kind="edited": the parent image file (or its bytes), a parentOf ingredient
+    parent          for kind="edited"/"transcoded": the parent image file (or its bytes), a parentOf
+                    ingredient; "transcoded": the same picture in another format (`darkroom export`)
+    captured_input  a photo or other non-generated picture is part of it: IPTC
+                    compositeWithTrainedAlgorithmicMedia; otherwise (every input was generated)
+                    trainedAlgorithmicMedia
+    watermark_present  the hex payload the pixels already carry (an export of a finished picture):
+                    not embedded again, only read back
     format          "png" (default), "jpeg" or "webp"
     model           model name/hash for IPTC AISystemUsed ("darkroom (<model>)")
     share_prompt    the prompt, only if the user opted in to publishing it (XMP + manifest)
-    extra_text      more PNG text chunks (e.g. lineage), written before the XMP packet
+    extra_text      more PNG text chunks (e.g. lineage, a ComfyUI `prompt` graph), written after the XMP packet
     identity        a keys.StudioIdentity (default: the studio's, created on first use)
     audit           an AuditLog: if given, an "export" event is appended after signing
     """
     t_start = time.perf_counter()
     if format not in FORMATS:
         raise InvalidParameter(f"export format must be one of {', '.join(FORMATS)}, not {format!r}")
-    if kind not in ("created", "edited"):
-        raise InvalidParameter(f"kind must be 'created' or 'edited', not {kind!r}")
+    if kind not in ("created", "edited", "transcoded"):
+        raise InvalidParameter(f"kind must be 'created', 'edited' or 'transcoded', not {kind!r}")
+    if kind == "created" and captured_input:
+        raise InvalidParameter("a created image has no input; captured_input is for edits")
     if not audit_ref:
         raise InvalidParameter("finish_image needs the audit reference of the image's history (audit_ref)")
     if not 1 <= int(quality) <= 100:
@@ -125,7 +138,10 @@ def mark_image(
     # 1. watermark, into the pixels
     t0 = time.perf_counter()
     payload = None
-    if watermark.can_watermark(width, height):
+    if watermark_present:
+        payload = int(watermark_present, 16)
+        report.watermark = watermark.payload_hex(payload)
+    elif watermark.can_watermark(width, height):
         payload = watermark.new_payload(seed=recipe_json.encode("utf-8"))
         rgb = watermark.embed(rgb, payload)
         report.watermark = watermark.payload_hex(payload)
@@ -140,7 +156,7 @@ def mark_image(
 
     # 2. encode with PNG info / EXIF and XMP
     t0 = time.perf_counter()
-    source_type = xmp.TRAINED if kind == "created" else xmp.COMPOSITE
+    source_type = xmp.COMPOSITE if captured_input else xmp.TRAINED
     packet = xmp.build_packet(
         source_type=source_type,
         ai_system=f"darkroom ({model})" if model else "darkroom",
@@ -186,7 +202,8 @@ def mark_image(
         marking["prompt"] = share_prompt
     signed = provenance.sign(
         encoded, format, identity=identity, kind=kind, marking=marking,
-        parent=parent_bytes, parent_format=parent_format,
+        parent=parent_bytes, parent_format=parent_format, source_type=source_type,
+        tsa_url=settings.tsa_url or None,
     )
     report.seconds["c2pa_sign"] = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -239,9 +256,23 @@ def _load_parent(parent, kind: str) -> tuple[bytes | None, str | None]:
             raise InvalidParameter("a parent image is only for kind='edited' (img2img, inpaint, hires of a file)")
         return None, None
     if parent is None:
-        raise InvalidParameter("kind='edited' needs the parent image (path or bytes)")
+        raise InvalidParameter(f"kind={kind!r} needs the parent image (path or bytes)")
     data = parent if isinstance(parent, (bytes, bytearray)) else Path(parent).read_bytes()
     return bytes(data), sniff_format(data) or "png"
+
+
+def exif_user_comment(text: str) -> bytes:
+    """An EXIF block ("Exif\\0\\0" + big-endian TIFF) holding only the UserComment, written the way A1111
+    writes it (piexif's UserComment.dump(encoding="unicode")): type UNDEFINED, the 8-byte character code
+    `UNICODE\\0`, then UTF-16 in the TIFF's byte order (big-endian), so piexif, exiftool and exiv2 agree."""
+    body = b"UNICODE\0" + text.encode("utf-16-be", errors="surrogatepass")
+    exif_ifd = 8 + 18  # after the header and IFD0 (count, one entry, next-IFD offset)
+    data_at = exif_ifd + 18
+    tiff = (b"MM\x00\x2a" + struct.pack(">I", 8)
+            + struct.pack(">HHHII", 1, EXIF_IFD, 4, 1, exif_ifd) + struct.pack(">I", 0)
+            + struct.pack(">HHHII", 1, USER_COMMENT, 7, len(body), data_at) + struct.pack(">I", 0)
+            + body)
+    return b"Exif\x00\x00" + tiff
 
 
 def sniff_format(data: bytes) -> str | None:
@@ -259,18 +290,22 @@ def _encode(image: Image.Image, fmt: str, quality: int, parameters: str, recipe:
     buffer = io.BytesIO()
     if fmt == "png":
         info = PngImagePlugin.PngInfo()
+        # XMP first: Adobe's XMP Toolkit (exempi) stops at the first iTXt chunk that is not XMP,
+        # so a packet after our other chunks is invisible to every platform that reads it that way.
+        info.add_itxt(xmp.PNG_KEYWORD, packet.decode("utf-8"))
         info.add_text("parameters", parameters)
         info.add_itxt("darkroom", recipe)
         for key, value in extra_text.items():
             info.add_itxt(key, value)
-        info.add_itxt(xmp.PNG_KEYWORD, packet.decode("utf-8"))
         image.save(buffer, format="PNG", pnginfo=info)
     else:
-        exif = Image.Exif()
-        exif.get_ifd(EXIF_IFD)[USER_COMMENT] = b"UNICODE\0" + parameters.encode("utf-16-be")
+        exif = exif_user_comment(parameters)
         if fmt == "jpeg":
             image.convert("RGB").save(buffer, format="JPEG", quality=quality, exif=exif, xmp=packet,
                                       subsampling=0 if quality >= 90 else 2)
         else:
-            image.save(buffer, format="WEBP", quality=quality, exif=exif, xmp=packet)
+            # Adobe's XMP Toolkit (exempi) reads a WebP's EXIF chunk only with the "Exif\0\0" header inside
+            # it (and then the XMP as well); Pillow strips one header, so the chunk keeps the second.
+            # piexif (A1111), exiftool and Pillow read the chunk either way.
+            image.save(buffer, format="WEBP", quality=quality, exif=b"Exif\x00\x00" + exif, xmp=packet)
     return buffer.getvalue()

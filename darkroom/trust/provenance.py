@@ -9,8 +9,13 @@ Every c2pa call goes through `context()`, which fixes the settings darkroom reli
 
 Manifests for generations carry `c2pa.created` with digitalSourceType
 trainedAlgorithmicMedia; for edits of an existing image, `c2pa.opened` of the parent (a
-`parentOf` ingredient, titled "parent image", never its file name) and `c2pa.edited` with
-compositeWithTrainedAlgorithmicMedia. darkroom adds one assertion of its own,
+`parentOf` ingredient, titled "parent image", never its file name) and `c2pa.edited`; for an
+export of a finished picture in another format, `c2pa.opened` and `c2pa.transcoded`. The
+source type of an edit is trainedAlgorithmicMedia when every input of the chain was
+generated, compositeWithTrainedAlgorithmicMedia only when a photo or other non-generated
+picture is part of it. With a time-stamp authority configured (`Settings.tsa_url`, an
+organisation's RFC 3161 TSA; none by default, nothing is contacted), the signature carries
+a time-stamp, so it stays valid after the signing certificate expires. darkroom adds one assertion of its own,
 `org.darkroom.marking`: the watermark payload and status, the audit reference and the
 recipe's hash (not the recipe, not the prompt, unless the user opts in to the prompt).
 """
@@ -58,23 +63,30 @@ def context(anchors_pem: bytes | str = b""):
     return c2pa.Context.from_dict(settings)
 
 
-def _signer(identity):
+def _signer(identity, tsa_url: str | None = None):
     c2pa = _c2pa()
-    info = c2pa.C2paSignerInfo(identity.alg, identity.chain_pem, identity.key_pem, None)
+    info = c2pa.C2paSignerInfo(identity.alg, identity.chain_pem, identity.key_pem,
+                               tsa_url.encode() if tsa_url else None)
     return c2pa.Signer.from_info(info)
 
 
-def manifest_definition(kind: str, marking: dict, title: str = "darkroom image") -> dict:
+def manifest_definition(kind: str, marking: dict, title: str = "darkroom image", source_type: str | None = None
+                        ) -> dict:
     agent = {"name": "darkroom", "version": __version__}
+    source_type = source_type or TRAINED
+    if source_type not in (TRAINED, COMPOSITE):
+        raise ValueError(f"unexpected source type {source_type!r}")
     if kind == "created":
+        if source_type != TRAINED:
+            raise ValueError("a created image is trainedAlgorithmicMedia")
         actions = [{"action": "c2pa.created", "digitalSourceType": TRAINED, "softwareAgent": agent}]
-    elif kind == "edited":
+    elif kind in ("edited", "transcoded"):
         actions = [
             {"action": "c2pa.opened", "softwareAgent": agent, "parameters": {"ingredientIds": ["parent"]}},
-            {"action": "c2pa.edited", "digitalSourceType": COMPOSITE, "softwareAgent": agent},
+            {"action": f"c2pa.{kind}", "digitalSourceType": source_type, "softwareAgent": agent},
         ]
     else:
-        raise ValueError(f"kind must be 'created' or 'edited', not {kind!r}")
+        raise ValueError(f"kind must be 'created', 'edited' or 'transcoded', not {kind!r}")
     return {
         "claim_generator_info": [agent],
         "title": title,
@@ -94,24 +106,26 @@ def sign(
     marking: dict,
     parent: bytes | None = None,
     parent_format: str | None = None,
+    source_type: str | None = None,
+    tsa_url: str | None = None,
 ) -> bytes:
     """Embed a signed manifest into `data` (the finished image bytes) and return the result."""
     c2pa = _c2pa()
     mime = MIME[fmt]
-    if kind == "edited" and parent is None:
+    if kind != "created" and parent is None:
         raise ProvenanceError("an edited image needs its parent image for the c2pa.opened ingredient")
-    definition = manifest_definition(kind, marking)
+    definition = manifest_definition(kind, marking, source_type=source_type)
     ctx = context(identity.anchors_pem)
     try:
         with c2pa.Builder(definition, context=ctx) as builder:
-            if kind == "edited":
+            if kind != "created":
                 builder.add_ingredient(
                     {"title": "parent image", "relationship": "parentOf", "label": "parent"},
                     MIME.get(parent_format or "png", "image/png"),
                     io.BytesIO(parent),
                 )
             out = io.BytesIO()
-            with _signer(identity) as signer:
+            with _signer(identity, tsa_url) as signer:
                 builder.sign(signer, mime, io.BytesIO(data), out)
     except c2pa.C2paError as err:
         raise ProvenanceError(f"C2PA signing failed: {err}") from err
@@ -144,6 +158,22 @@ class C2paInfo:
     @property
     def intact(self) -> bool:
         return self.state in ("Trusted", "Valid")
+
+    @property
+    def codes(self) -> set[str]:
+        return {f.split(":", 1)[0] for f in self.failures}
+
+    @property
+    def expired(self) -> bool:
+        """Invalid only because the signing certificate has expired (no time-stamp kept it valid):
+        every hash still matches, so the content is what was signed."""
+        return self.state == "Invalid" and "signingCredential.expired" in self.codes and \
+            self.codes <= {"signingCredential.expired", "signingCredential.untrusted"}
+
+    @property
+    def tampered(self) -> bool:
+        """Invalid for any other reason: changed after signing, or broken."""
+        return self.state == "Invalid" and not self.expired
 
 
 def read(data: bytes, fmt: str | None, anchors_pem: bytes | str = b"") -> C2paInfo:

@@ -20,12 +20,11 @@ A watermark without intact metadata identifies a darkroom image but is not "inta
 from __future__ import annotations
 
 import hashlib
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from darkroom.errors import ImageError
 from darkroom.settings import Settings
@@ -67,10 +66,20 @@ class VerifyReport:
         return self.marked_ai
 
     @property
+    def expired(self) -> bool:
+        """The manifest fails only because its certificate expired: unchanged, but no longer valid."""
+        return bool(self.c2pa and self.c2pa.expired)
+
+    @property
     def verdict(self) -> str:
         if self.ok:
             who = "the studio's key" if self.c2pa.state == "Trusted" else "an untrusted key"
             return f"marked as AI-generated and intact (C2PA {self.c2pa.state}, signed by {who})"
+        if self.c2pa and self.c2pa.expired:
+            return ("signature EXPIRED, content unchanged: the signing certificate has expired and the signature "
+                    "carries no time-stamp, so C2PA no longer accepts it; every hash still matches what was signed, "
+                    "so the file was not changed. Re-sign it with a current certificate (`darkroom export`) and "
+                    "configure a time-stamp authority to keep signatures valid")
         if self.c2pa and self.c2pa.state == "Invalid":
             return "NOT intact: the C2PA manifest does not match the file (changed after signing, or broken)"
         if self.c2pa and self.c2pa.intact:
@@ -84,11 +93,13 @@ class VerifyReport:
 
 
 def verify_file(path: str | Path, settings: Settings | None = None, *, use_audit: bool = True) -> VerifyReport:
+    from darkroom.userfiles import FileRefused, read_file
+
     path = Path(path)
     try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise ImageError(f"cannot read {path}: {err.strerror or err}") from err
+        data = read_file(path, "file")  # regular files only, size limit
+    except FileRefused as err:
+        raise ImageError(f"cannot verify {path}: it {err.reason}") from None
     return verify_bytes(data, settings, name=str(path), use_audit=use_audit)
 
 
@@ -99,13 +110,16 @@ def verify_bytes(data: bytes, settings: Settings | None = None, *, name: str = "
     settings = settings or Settings()
     fmt = sniff_format(data)
     report = VerifyReport(path=name, format=fmt, sha256=hashlib.sha256(data).hexdigest())
+    from darkroom.userfiles import TooManyPixels, open_image
+
     pil, broken = None, None
     try:
-        pil = Image.open(io.BytesIO(data))
-        pil.load()
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
+        pil = open_image(data, name)  # pixels counted before decoding: a bomb is refused, not decoded
+    except TooManyPixels:
+        raise
+    except ImageError as err:
         if fmt is None:
-            raise ImageError(f"{name} is not an image darkroom can read: {err}") from err
+            raise ImageError(f"{name} is not an image darkroom can read: {err}") from None
         broken = err
     if pil is not None:
         report.format = fmt or (pil.format or "").lower() or None
@@ -118,7 +132,9 @@ def verify_bytes(data: bytes, settings: Settings | None = None, *, name: str = "
                             "XMP, recipe and watermark were not read")
         return report
     marking = report.c2pa.marking if report.c2pa.intact else None
-    if report.c2pa.state == "Invalid" and report.c2pa.marking:
+    if report.c2pa.expired and report.c2pa.marking:
+        marking = report.c2pa.marking  # the hashes match: its claims are the signed ones
+    elif report.c2pa.state == "Invalid" and report.c2pa.marking:
         report.notes.append("the manifest's own claims (watermark payload, audit reference) are shown but "
                             "cannot be trusted: the manifest does not validate")
         marking = report.c2pa.marking
