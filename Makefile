@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: demo test setup clean
+.PHONY: demo test test-tools setup clean
 
 setup: $(STAMP)
 
@@ -26,7 +26,17 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m darkroom generate "a large red circle on the left, blue background" --seed 42 -o out
 
-test: $(STAMP)
+# What only the tests need, from Debian: readers for the interop tests (exempi = Adobe's XMP
+# Toolkit, exiftool, faketime) and Chromium for the web studio's browser tests (Playwright's own
+# browser download is not used). Installed with apt when missing (root); otherwise it says what to install.
+TEST_DEBS := libexempi8 exempi libimage-exiftool-perl faketime chromium
+test-tools:
+	@{ ldconfig -p | grep -q libexempi.so && command -v exiftool && command -v faketime && command -v chromium; } \
+	  >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TEST_DEBS); } || \
+	  { echo "the tests need Debian packages: sudo apt-get install $(TEST_DEBS)"; exit 1; }
+
+test: $(STAMP) test-tools
 	$(VENV)/bin/lint-imports --no-cache
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q -m "not slow"
 

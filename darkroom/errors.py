@@ -58,3 +58,10 @@ class JobInterrupted(DarkroomError):
 
     exit_code = 1
     status = 409
+
+
+class Skipped(DarkroomError):
+    """The rest of one batch image was skipped (A1111's "skip"); the job goes on with the next."""
+
+    exit_code = 130
+    status = 409

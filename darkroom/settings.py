@@ -29,6 +29,15 @@ class Settings:
     # empty: A1111's linear "Approx cheap" map
     preview_decoder: str = field(default_factory=lambda: os.environ.get("DARKROOM_PREVIEW_DECODER", ""))
     preview_decoder_xl: str = field(default_factory=lambda: os.environ.get("DARKROOM_PREVIEW_DECODER_XL", ""))
+    # signing: days a new studio signing certificate is valid (renewed 30 days before it ends;
+    # `darkroom keys rotate` makes a new one now), and an RFC 3161 time-stamp authority (an
+    # organisation's own; empty: none, nothing is contacted) whose time-stamps keep signatures
+    # valid after the certificate expires
+    certificate_days: int = field(default_factory=lambda: int(os.environ.get("DARKROOM_CERTIFICATE_DAYS", "730")))
+    tsa_url: str = field(default_factory=lambda: os.environ.get("DARKROOM_TSA_URL", ""))
+    # pictures exported to a folder the user chose follow the umask; True: 0600 (the library is always private)
+    private_exports: bool = field(default_factory=lambda: os.environ.get("DARKROOM_PRIVATE_EXPORTS", "").lower()
+                                  in ("1", "true", "yes", "on"))
 
     @property
     def registry_file(self) -> Path:
@@ -43,5 +52,8 @@ class Settings:
         return self.home / "library.sqlite"
 
     def ensure_home(self) -> Path:
-        self.home.mkdir(parents=True, exist_ok=True)
+        """The data dir, private to this user (0700, whatever the umask): it holds every prompt and key.
+        (What is written inside gets its mode from `darkroom.fsutil`.)"""
+        self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.home, 0o700)
         return self.home

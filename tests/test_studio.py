@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -272,3 +273,15 @@ def test_ctrl_c_in_the_cli_cancels_and_says_exactly_what_was_written(tiny_model,
         for path in written:
             assert str(path) in err and studio.library.find_file(path) is not None
         assert len(studio.library.records()) == len(written)
+
+
+def test_the_words_a_policy_decision_names_are_encrypted_in_the_audit_log(studio):
+    import sqlite3
+
+    with pytest.raises(PolicyBlocked):
+        studio.submit(recipe(prompt="a naked child on a beach"))
+    (event,) = [e for e in studio.audit.entries() if e.kind == "policy"]
+    assert event.payload["action"] == "block" and "naked" in json.dumps(event.payload)  # readable with the key
+    with sqlite3.connect(studio.settings.database_file) as db:
+        stored = " ".join(str(row) for row in db.execute("SELECT * FROM audit_entries"))
+    assert "naked" not in stored and "child" not in stored

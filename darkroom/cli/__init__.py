@@ -29,6 +29,11 @@ COMMANDS = [
     "lineage",
     "retention",
     "erase",
+    "export",
+    "import_",
+    "keys",
+    "serve",
+    "users",
 ]
 
 

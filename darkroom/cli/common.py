@@ -45,6 +45,23 @@ def add_scope_arguments(parser: argparse.ArgumentParser) -> None:
                         "uploaded photos (deep-fake disclosure, AI Act Art. 50(4)); kept with the photo")
 
 
+def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    """--format, --quality, --comfyui: how exported pictures are written (the library keeps PNG)."""
+    parser.add_argument("--format", choices=("png", "jpeg", "webp"), default="png",
+                        help="file format of the exported pictures (default: png); JPEG/WebP carry the infotext in "
+                        "EXIF UserComment as A1111 writes it, C2PA, XMP and the watermark")
+    parser.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default: 95)")
+    parser.add_argument("--comfyui", action="store_true",
+                        help="PNG: also write a ComfyUI API-format 'prompt' graph of the recipe (core nodes), so "
+                        "ComfyUI can load and run the picture")
+
+
+def output_options(args: argparse.Namespace) -> dict:
+    """The `Studio.submit` keywords of add_output_arguments."""
+    return {"format": getattr(args, "format", "png"), "quality": getattr(args, "quality", 95),
+            "comfyui": bool(getattr(args, "comfyui", False))}
+
+
 def scope_options(args: argparse.Namespace) -> dict:
     """The scope keywords of `Studio.submit` that the command line asks for."""
     basis = getattr(args, "basis", None) or ("consent" if getattr(args, "consent", False) else None)

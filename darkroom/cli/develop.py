@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from darkroom.cli.common import add_scope_arguments, follow, open_studio, scope_options
+from darkroom.cli.common import add_output_arguments, add_scope_arguments, follow, open_studio, output_options, \
+    scope_options
 
 
 def register(sub) -> None:
@@ -15,6 +16,7 @@ def register(sub) -> None:
     parser.add_argument("-o", "--output", type=Path, default=Path("out"), help="output folder (default: ./out)")
     parser.add_argument("--final-only", action="store_true", help="write only the final pictures")
     add_scope_arguments(parser)
+    add_output_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -22,7 +24,12 @@ def develop_and_write(recipe, out_dir: Path, args: argparse.Namespace, *, final_
                       base: Path | None = None) -> list:
     """Run the whole recipe as a job; each chain's pictures are written when the chain is done."""
     studio = open_studio()
-    job = studio.submit(recipe, out_dir=out_dir, final_only=final_only, base=base, **scope_options(args))
+    job = studio.submit(recipe, out_dir=out_dir, final_only=final_only, base=base, **scope_options(args),
+                         **output_options(args))
+    if base is not None:  # files a recipe file named: the user sees what was read
+        for taken in getattr(job, "taken_inputs", []):
+            if taken.path is not None:
+                print(f"darkroom: {taken.where} read from {taken.path} (sha256:{taken.sha256[:12]})", file=sys.stderr)
     return [p for p in follow(job) if p.path is not None]
 
 

@@ -15,7 +15,7 @@ from darkroom.errors import InvalidParameter
 def register(sub) -> None:
     from darkroom.develop.recipe import GenerateStep, HiresStep
 
-    parser = sub.add_parser("generate", help="make raw images from a prompt (txt2img)")
+    parser = allow_negative_values(sub.add_parser("generate", help="make raw images from a prompt (txt2img)"))
     add_step_arguments(
         parser,
         GenerateStep,
@@ -31,14 +31,31 @@ def register(sub) -> None:
                        "(keeps the aspect ratio, center-crops)")
     parser.add_argument("--model", "-m", help="registered model name or path (default: darkroom-mini)")
     parser.add_argument("-o", "--output", type=Path, default=Path("out"), help="output folder (default: ./out)")
+    from darkroom.cli.common import add_output_arguments
+
+    add_output_arguments(parser)
     parser.set_defaults(run=run)
 
 
+SIZE_LIKE = re.compile(r"^-\d+$|^-\d*\.\d+$|^-\d+\s*[xX×]")  # what argparse must take as a value
+
+
+def allow_negative_values(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Let `--size -64x64` reach parse_size (argparse would take it for an unknown flag and say only
+    "expected one argument"), so the message says what is wrong with the value."""
+    parser._negative_number_matcher = SIZE_LIKE
+    return parser
+
+
 def parse_size(text: str) -> tuple[int, int]:
-    match = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", text)
+    match = re.fullmatch(r"\s*([-+]?\d+)\s*[xX×]\s*([-+]?\d+)\s*", text)
     if not match:
         raise argparse.ArgumentTypeError(f"size {text!r} is not WxH, e.g. 512x512")
-    return int(match.group(1)), int(match.group(2))
+    width, height = int(match.group(1)), int(match.group(2))
+    if width <= 0 or height <= 0:
+        raise argparse.ArgumentTypeError(f"size {text!r}: width and height must be positive (at least 8), "
+                                         "e.g. 512x512")
+    return width, height
 
 
 def build_recipe(args: argparse.Namespace, model_name: str):
@@ -61,11 +78,11 @@ def build_recipe(args: argparse.Namespace, model_name: str):
 
 
 def run(args: argparse.Namespace) -> int:
-    from darkroom.cli.common import follow, open_studio
+    from darkroom.cli.common import follow, open_studio, output_options
 
     studio = open_studio()
     recipe = build_recipe(args, args.model or studio.registry.default().name)
-    for picture in follow(studio.submit(recipe, out_dir=args.output)):
+    for picture in follow(studio.submit(recipe, out_dir=args.output, **output_options(args))):
         if picture.final:
             print(picture.path)
     return 0

@@ -15,16 +15,19 @@ def register(sub) -> None:
                         help="what changes (default: seed)")
     parser.add_argument("--step", type=int, default=None, help="index of the step to vary (default: the last)")
     parser.add_argument("-o", "--output", type=Path, default=Path("out"), help="output folder (default: ./out)")
+    from darkroom.cli.common import add_output_arguments
+
+    add_output_arguments(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from darkroom.cli.common import follow, open_studio
+    from darkroom.cli.common import follow, open_studio, output_options
     from darkroom.studio.replay import load_recipe
 
     studio = open_studio()
     job = studio.variants(load_recipe(args.recipe), count=args.count, vary=args.vary, step_index=args.step,
-                          out_dir=args.output, base=args.recipe.parent)
+                          out_dir=args.output, base=args.recipe.parent, **output_options(args))
     follow(job)
     for _, picture in job.variants:
         print(picture.path)

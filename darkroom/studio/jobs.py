@@ -71,7 +71,9 @@ class Job:
         self._events: list[JobEvent] = []
         self._changed = threading.Condition()
         self._cancel = threading.Event()
+        self._skip = threading.Event()
         self._previews: list[JobEvent] = []
+        self.previews_wanted = bool(getattr(work, "previews", False))
         # set by the studio: how the job is audited and delivered, and what variants made
         self.audit = None  # darkroom.trust.gate.RunAudit
         self.out_dir = None  # where exported copies go (None: the library only)
@@ -79,6 +81,7 @@ class Job:
         self.save = True
         self.variants: list[tuple[str, Picture]] = []
         self.sheet: Picture | None = None
+        self.abandoned = False  # the studio stopped before it ran: its record stays "queued"
 
     # ------------------------------------------------------------------ what callers use
     def events(self, timeout: float | None = None) -> Iterator[JobEvent]:
@@ -96,6 +99,35 @@ class Job:
 
     def cancel(self) -> None:
         self._cancel.set()
+
+    def want_previews(self) -> None:
+        """From now on, step events carry preview pictures (e.g. someone started watching)."""
+        self.previews_wanted = True
+
+    def skip(self) -> None:
+        """Give up the batch image being made and go on with the next (A1111's skip)."""
+        self._skip.set()
+
+    def take_skip(self) -> bool:
+        """True once per skip request (the worker consumes it)."""
+        if self._skip.is_set():
+            self._skip.clear()
+            return True
+        return False
+
+    def latest_preview(self):
+        """The newest preview picture (predicted x0 where there is one), or None."""
+        with self._changed:
+            for event in reversed(self._previews):
+                if event.preview_x0 is not None:
+                    return event.preview_x0
+                if event.preview is not None:
+                    return event.preview
+        return None
+
+    def last_event(self, kind: str) -> "JobEvent | None":
+        with self._changed:
+            return next((e for e in reversed(self._events) if e.kind == kind), None)
 
     @property
     def cancel_requested(self) -> bool:

@@ -20,14 +20,15 @@ from collections import OrderedDict
 from pathlib import Path
 
 from darkroom.develop.recipe import Recipe
-from darkroom.errors import Cancelled, DarkroomError
+from darkroom.errors import Cancelled, DarkroomError, InvalidParameter
 from darkroom.library import Library
 from darkroom.library.jobs import JobStore
 from darkroom.models.cache import SHARED
 from darkroom.models.registry import Registry
 from darkroom.scope import Scope, default_project
 from darkroom.settings import Settings
-from darkroom.studio.inputs import ingest_inputs, input_shas
+from darkroom.fsutil import OutputFolderError, prepare_output_dir, remove_empty_dirs
+from darkroom.studio.inputs import forget_new, input_shas, preflight, take_inputs
 from darkroom.studio.jobs import Job, Picture
 from darkroom.studio.saving import save_picture
 from darkroom.studio.variants import save_contact_sheet
@@ -68,40 +69,89 @@ class Studio:
         self.executor = executor or LocalExecutor(self._run, settings.concurrent_jobs)
         self._jobs: "OrderedDict[str, Job]" = OrderedDict()
         self._jobs_lock = threading.Lock()
+        self._tokenizer = None
 
     # ------------------------------------------------------------------ jobs
     def submit(self, recipe: Recipe | str | dict, *, project: str | None = None, consent: str | None = None,
                label: bool = False, owner: str | None = None, previews: bool = False,
                out_dir: str | Path | None = None, final_only: bool = False, base: Path | None = None,
-               save: bool = True, variants: dict | None = None) -> Job:
+               save: bool = True, variants: dict | None = None, format: str = "png", quality: int = 95,
+               comfyui: bool = False, origin: str | None = None) -> Job:
         """Admit and queue a run of `recipe`; returns the queued Job at once.
 
         Raises (before any job exists) for an unknown model, a missing input, a blocked prompt or
         a photo of a person without a lawful basis. `out_dir`: where copies of the pictures go
         (None: the library only); `final_only`: only the last step's pictures are exported;
-        `save=False`: nothing is stored (the pictures come back with their images: replay)."""
+        `save=False`: nothing is stored (the pictures come back with their images: replay);
+        `format`/`quality`: the exported copies' (png, jpeg, webp; the library keeps PNG); `comfyui`:
+        PNGs also carry a ComfyUI `prompt` graph of their recipe.
+        `origin` (darkroom.studio.inputs): how the recipe may name inputs and its model: "caller"
+        (default; paths as given), "recipe" (default with `base`: a recipe file in the folder
+        `base`), "picture" (a recipe read from a picture: sha256 only). Checks that need no model
+        (inputs, output folder, sizes) come before the policy; what a refused or failed run took
+        in or created is removed again."""
+        from darkroom.trust.marking import FORMATS
+
+        if format not in FORMATS or not 1 <= int(quality) <= 100:
+            raise InvalidParameter(f"format must be one of {', '.join(FORMATS)} and quality 1-100, "
+                                   f"not {format!r}/{quality}")
         recipe = recipe if isinstance(recipe, Recipe) else Recipe.parse(recipe)
+        origin = origin or ("recipe" if base is not None else "caller")
         scope = Scope(project or default_project(), consent, bool(label), owner)
-        entry = self.registry.resolve(recipe.model.name)
-        recipe = ingest_inputs(recipe, self.library, scope, base)
-        work = Work(job_id="", recipe=recipe, model=entry, scope=scope, previews=previews, variants=variants,
-                    inputs={sha: self.library.get_bytes(sha) for sha in input_shas(recipe)})
-        job = Job(work, owner=owner)
-        work.job_id = job.id
-        job.audit = RunAudit(self.audit, recipe, scope)
-        job.audit.job_id = job.id
-        job.audit.admit(recipe)
+        entry = self.registry.resolve(recipe.model.name, allow_path=origin == "caller")
+        created = check_output_dir(out_dir) if out_dir is not None and save else []
+        taken: list = []
+        try:
+            recipe, taken = take_inputs(recipe, self.library, scope, base, origin)
+            preflight(recipe, entry.native_size, self._input_size)
+            work = Work(job_id="", recipe=recipe, model=entry, scope=scope, previews=previews, variants=variants,
+                        inputs={sha: self.library.get_bytes(sha) for sha in input_shas(recipe)})
+            job = Job(work, owner=owner)
+            work.job_id = job.id
+            job.audit = RunAudit(self.audit, recipe, scope)
+            job.audit.job_id = job.id
+            job.audit.admit(recipe)
+        except BaseException:
+            forget_new(self.library, taken, keep=self._inputs_in_use())
+            remove_empty_dirs(created)
+            raise
+        job.taken_inputs, job.created_dirs = taken, created
         job.out_dir = Path(out_dir) if out_dir is not None else None
         job.final_only, job.save = final_only, save
+        job.format, job.quality, job.comfyui = format, int(quality), bool(comfyui)
         self.job_records.add(job.id, recipe=recipe.canonical_json(), project=scope.project, owner=owner)
         self._remember(job)
         job.emit("queued")
         self.executor.submit(job)
         return job
 
+    def _input_size(self, ref: str | None):
+        """(width, height) of a library picture 'sha256:HEX', from its record; None if unknown."""
+        record = self.library.get(ref) if ref else None
+        return (record.width, record.height) if record is not None and record.width else None
+
+    def _inputs_in_use(self, but=None) -> set[str]:
+        """The inputs of the jobs still queued or running (not `but`): a failed run leaves them."""
+        with self._jobs_lock:
+            return {sha for j in self._jobs.values() if not j.finished and j is not but for sha in j.work.inputs}
+
+    def _forget_failed(self, job: Job) -> None:
+        """A run that ended without saving a picture leaves nothing: the inputs it took in new and
+        the output folders it created (if still empty) go again."""
+        if job.pictures:
+            return
+        forget_new(self.library, getattr(job, "taken_inputs", []), keep=self._inputs_in_use(but=job))
+        remove_empty_dirs(getattr(job, "created_dirs", []))
+
     def run(self, recipe, **options) -> list[Picture]:
         """Submit and wait: the saved pictures."""
         return self.submit(recipe, **options).result()
+
+    def live_jobs(self, owner: str | None = None) -> list[Job]:
+        """Queued and running jobs, oldest first; with `owner`, only theirs."""
+        with self._jobs_lock:
+            jobs = list(self._jobs.values())
+        return [j for j in jobs if not j.finished and (owner is None or j.owner == owner)]
 
     def job(self, job_id: str) -> Job | None:
         with self._jobs_lock:
@@ -117,22 +167,28 @@ class Studio:
     def _run(self, job: Job) -> None:
         """One job on a worker thread, from start to its final event."""
         if job.cancel_requested:
+            if job.abandoned:  # the studio is shutting down: its record stays queued
+                return job.emit("cancelled", error="the studio stopped before the job started")
+            self._forget_failed(job)
             return self._finish(job, "cancelled", Cancelled("the job was cancelled before it started"))
         self.job_records.set_state(job.id, "running")
         job.emit("started")
         sink = JobSink(self, job)
         try:
             compute(job.work, engines=self.engines, settings=self.settings, sink=sink,
-                    cancelled=lambda: job.cancel_requested)
+                    cancelled=lambda: job.cancel_requested, skipped=job.take_skip)
         except Cancelled:
             job.audit.ended("cancel", {"pictures_saved": len(job.pictures)})
+            self._forget_failed(job)
             return self._finish(job, "cancelled", Cancelled(cancel_message(job)))
         except DarkroomError as err:
             job.audit.ended("failed", {"error": str(err)[:500]})
+            self._forget_failed(job)
             return self._finish(job, "failed", err)
         except Exception as err:  # a bug: keep the traceback for the report, the studio goes on
             traceback.print_exc()
             job.audit.ended("failed", {"error": f"{type(err).__name__}: {err}"[:500]})
+            self._forget_failed(job)
             return self._finish(job, "failed", err)
         self._finish(job, "done")
 
@@ -144,6 +200,14 @@ class Studio:
     def variants(self, recipe, *, count: int, vary: str = "seed", step_index: int | None = None, **options) -> Job:
         """A job that makes `count` variants of one step (seed, denoise or cfg) and their contact sheet."""
         return self.submit(recipe, variants={"count": count, "vary": vary, "step_index": step_index}, **options)
+
+    def export(self, image: str, *, out_dir: str | Path, format: str = "png", quality: int = 95) -> Path:
+        """A library picture (path or sha256:HEX) as a new file in `format`, marked and signed anew."""
+        from darkroom.studio.saving import export_picture
+
+        record = self.find(image)
+        return export_picture(self.library, self.audit, record, self.library.get_bytes(record.sha256),
+                              out_dir=Path(out_dir), format=format, quality=quality)
 
     def replay(self, path: str | Path) -> dict:
         """Re-run a picture's embedded recipe: identical, or how it differs and why."""
@@ -183,6 +247,43 @@ class Studio:
 
         return verify_file(path, self.settings, use_audit=use_audit)
 
+    def verify_bytes(self, data: bytes):
+        from darkroom.trust.verify import verify_bytes
+
+        return verify_bytes(data, self.settings)
+
+    def upload(self, data: bytes, *, project: str) -> str:
+        """An uploaded input picture into the library, metadata stripped: 'sha256:HEX'.
+        (Consent for photos of people is checked when a job uses it.)"""
+        from darkroom.errors import ImageError
+        from darkroom.scope import check_project
+        from darkroom.trust.privacy import sanitize_upload
+
+        try:
+            clean = sanitize_upload(data)
+        except Exception as err:  # PIL's many error types: one clear message
+            raise ImageError(f"the upload is not a readable picture (PNG, JPEG or WebP): {err}") from None
+        return "sha256:" + self.library.put(clean.data, kind="input", project=check_project(project))
+
+    @property
+    def policy(self):
+        from darkroom.trust.gate import policy_for
+
+        return policy_for(self.settings)
+
+    def analyze_prompt(self, prompt: str):
+        """Tokens, 75-token chunks, weights and what BREAK does, with Stable Diffusion's CLIP tokenizer."""
+        from darkroom.prompt.analyze import analyze
+
+        with self._jobs_lock:  # one load, also when the first requests come at once
+            if self._tokenizer is None:
+                from transformers import CLIPTokenizer
+
+                from darkroom.models.engine import CLIP_DIR
+
+                self._tokenizer = CLIPTokenizer.from_pretrained(str(CLIP_DIR), local_files_only=True)
+        return analyze(self._tokenizer, prompt)
+
     def erase_plan(self, *, project: str | None = None, image: str | None = None) -> str:
         """What an erasure would remove, in words (nothing is changed)."""
         from darkroom.trust import erasure
@@ -205,6 +306,22 @@ class Studio:
         from darkroom.trust import retention
 
         return retention.run(self.settings, now=now, dry_run=dry_run, project=project)
+
+    def stop_jobs(self) -> list[str]:
+        """For a server stopping (safe in a signal handler): cancel the running jobs (they end
+        cleanly within a step), leave the queued ones recorded as queued (the next start reports
+        them interrupted). Returns the queued job ids."""
+        live = self.live_jobs()
+        for job in live:
+            job.abandoned = job.state == "queued"
+            job.cancel()
+        return [j.id for j in live if j.abandoned]
+
+    def shutdown(self, timeout: float | None = 60) -> list[str]:
+        """`stop_jobs`, then wait for the workers to finish what they were saving."""
+        waiting = self.stop_jobs()
+        self.executor.shutdown(timeout)
+        return waiting
 
     def close(self, timeout: float | None = 30) -> None:
         """Cancel what is queued or running, let the workers finish their current save, stop them."""
@@ -237,6 +354,9 @@ class JobSink:
 
     def model_loaded(self, engine) -> None:
         self.job.audit.model_loaded(engine)
+
+    def wants_previews(self) -> bool:
+        return self.job.previews_wanted
 
     def progress(self, where, step, total, preview, preview_x0) -> None:
         self.job.emit("step", batch_index=where.batch_index, step_index=where.step_index, op=where.op, step=step,
@@ -271,8 +391,18 @@ class JobSink:
         exported = job.out_dir if (developed.final or not job.final_only) else None
         picture, data = save_picture(developed, library=studio.library, audit=studio.audit,
                                      project=job.work.scope.project, out_dir=exported, parent=parent,
-                                     stored=lambda sha: studio.job_records.add_picture(job.id, sha))
+                                     stored=lambda sha: studio.job_records.add_picture(job.id, sha),
+                                     format=getattr(job, "format", "png"), quality=getattr(job, "quality", 95),
+                                     comfyui=getattr(job, "comfyui", False))
         self.saved[id(developed)] = (picture.sha256, data)
         job.emit("picture", picture=picture)
         return picture
 
+
+def check_output_dir(out_dir) -> list[Path]:
+    """The output folder is usable (created if missing) before anything is computed; returns the
+    folders created, which a refused or failed run removes again while they are empty."""
+    try:
+        return prepare_output_dir(Path(out_dir))
+    except OutputFolderError as err:
+        raise InvalidParameter(str(err)) from None

@@ -22,7 +22,7 @@ from typing import Callable, Protocol
 from darkroom.develop.recipe import Recipe
 from darkroom.develop.runner import Developed, Run, Where, develop
 from darkroom.develop.variants import make_variants
-from darkroom.errors import Cancelled, ModelError
+from darkroom.errors import Cancelled, ModelError, Skipped
 from darkroom.scope import Scope
 
 
@@ -33,12 +33,13 @@ class Work:
     model: object  # darkroom.models.registry.ModelEntry
     scope: Scope
     inputs: dict[str, bytes] = field(default_factory=dict)  # sha256 -> file bytes
-    previews: bool = False
+    previews: bool = False  # preview pictures from the start (a watcher may ask for them later too)
     variants: dict | None = None  # {"count", "vary", "step_index"}: make variants instead of the recipe's run
 
 
 class Sink(Protocol):
     def model_loaded(self, engine) -> None: ...
+    def wants_previews(self) -> bool: ...
     def progress(self, where: Where, step: int, total: int, preview, preview_x0) -> None: ...
     def step_done(self, developed: Developed) -> None: ...
     def chain_done(self, chain: list[Developed]) -> None: ...
@@ -103,8 +104,10 @@ def preview_decoder(folder: str, device):
         return _DECODERS[key]
 
 
-def compute(work: Work, *, engines, settings, sink: Sink, cancelled: Callable[[], bool]) -> None:
-    """Run the work on a leased engine; every result goes to `sink`. Raises Cancelled when asked to stop."""
+def compute(work: Work, *, engines, settings, sink: Sink, cancelled: Callable[[], bool],
+            skipped: Callable[[], bool] = lambda: False) -> None:
+    """Run the work on a leased engine; every result goes to `sink`. Raises Cancelled when asked to
+    stop; `skipped()` true gives up the batch image being made (the next one follows)."""
     from io import BytesIO
 
     from PIL import Image
@@ -123,14 +126,19 @@ def compute(work: Work, *, engines, settings, sink: Sink, cancelled: Callable[[]
                 f"model {engine.entry.name!r} has sha256 {engine.entry.sha256[:10]}..., but the recipe was made "
                 f"with {work.recipe.model.sha256[:10]}...; register the original file to reproduce it")
         sink.model_loaded(engine)
-        previewer = Previewer(engine, settings) if work.previews else None
+        previewer = None
 
         def observe(where: Where, state) -> None:
+            nonlocal previewer
             if cancelled():
                 raise Cancelled("the job was cancelled")
+            if skipped():
+                raise Skipped("skipped")
             images = (None, None)
-            if previewer is not None and previewer.due(state.step, state.total):
-                images = previewer.images(state.latents, state.x0())
+            if sink.wants_previews():  # asked for at submit, or later by a watcher (A1111's progress)
+                previewer = previewer or Previewer(engine, settings)
+                if previewer.due(state.step, state.total):
+                    images = previewer.images(state.latents, state.x0())
             sink.progress(where, state.step, state.total, *images)
 
         run = Run(engine, work.recipe, load_input, observe=observe, on_step=sink.step_done,

@@ -1,0 +1,396 @@
+"""The native API, /api/v1: jobs (with Server-Sent Events), pictures, the library, models,
+the recipe schema, prompt analysis, policy, verification, audit, retention and erasure.
+
+Request bodies are the studio's own pydantic models (a job carries a `Recipe`), so the
+OpenAPI schema and the validation come from the one declaration of every step parameter.
+A user sees, downloads, cancels and erases only what is theirs; an admin sees all.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from typing import Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel, Field
+
+from darkroom.develop.recipe import Recipe
+from darkroom.errors import ImageError
+from darkroom.scope import BASES
+from darkroom.serve.app import ERRORS, admin, caller
+from darkroom.serve.users import LOCAL, Forbidden, User
+
+router = APIRouter(prefix="/api/v1", responses=ERRORS)
+Basis = Literal[BASES]  # type: ignore[valid-type]
+
+
+class JobRequest(BaseModel):
+    recipe: Recipe
+    project: str | None = Field(None, description="library project (default: your user name)")
+    consent: Basis | None = Field(None, description="lawful basis you confirm for photos of people among the inputs")
+    label: bool = Field(False, description="draw 'KI-generiert / AI-generated' into pictures made from such photos")
+    previews: bool = Field(False, description="step events carry preview pictures")
+
+
+class PolicyRequest(BaseModel):
+    prompt: str
+    negative_prompt: str = ""
+
+
+class PromptRequest(BaseModel):
+    prompt: str
+
+
+class EraseRequest(BaseModel):
+    project: str | None = None
+    image: str | None = None
+    dry_run: bool = False
+
+
+class RetentionRequest(BaseModel):
+    project: str | None = None
+    dry_run: bool = True
+
+
+# ---------------------------------------------------------------------------- helpers
+def studio_of(request: Request):
+    return request.app.state.studio
+
+
+def project_for(request: Request, user: User, project: str | None) -> str:
+    """The project a request works in: given, or the user's own; claimed for the user on first use."""
+    from darkroom.scope import check_project, default_project
+
+    if user is LOCAL:
+        return check_project(project or default_project())
+    project = check_project(project or user.name)
+    request.app.state.users.claim_project(project, user)
+    return project
+
+
+def visible_projects(request: Request, user: User) -> set[str] | None:
+    """None: everything (admin or the local user)."""
+    return None if user.admin else request.app.state.users.projects_of(user)
+
+
+def picture_json(picture) -> dict:
+    return {"sha256": picture.sha256, "op": picture.op, "step_index": picture.step_index,
+            "batch_index": picture.batch_index, "final": picture.final, "width": picture.width,
+            "height": picture.height, "parent": picture.parent, "infotext": picture.infotext,
+            "recipe": picture.recipe.model_dump(mode="json") if picture.recipe is not None else None,
+            "file": f"/api/v1/pictures/{picture.sha256}/file"}
+
+
+def record_json(record) -> dict:
+    return {"sha256": record.sha256, "kind": record.kind, "op": record.op, "step_index": record.step_index,
+            "width": record.width, "height": record.height, "parent": record.parent_sha256,
+            "project": record.project, "created": record.created,
+            "recipe": json.loads(record.recipe) if record.recipe else None,
+            "file": f"/api/v1/pictures/{record.sha256}/file"}
+
+
+def job_json(studio, job_id: str) -> dict:
+    job = studio.job(job_id)
+    stored = studio.job_records.get(job_id)
+    if job is not None:
+        state, pictures = job.state, [picture_json(p) for p in job.pictures]
+        error = str(job.error) if job.error else None
+    else:
+        state, error = stored.state, stored.error
+        pictures = [record_json(r) for r in map(studio.library.get, stored.pictures) if r is not None]
+    return {"id": job_id, "state": state, "owner": stored.owner if stored else None,
+            "project": stored.project if stored else None, "created": stored.created if stored else None,
+            "error": error, "pictures": pictures, "events": f"/api/v1/jobs/{job_id}/events"}
+
+
+def own_job(request: Request, user: User, job_id: str):
+    stored = studio_of(request).job_records.get(job_id)
+    if stored is None or (not user.admin and stored.owner != user.name):
+        raise HTTPException(404, f"no job {job_id} of yours")
+    return stored
+
+
+def own_picture(request: Request, user: User, sha256: str):
+    studio = studio_of(request)
+    record = studio.library.get(sha256)
+    visible = visible_projects(request, user)
+    if record is None or (visible is not None and not set(studio.library.projects(record.sha256)) & visible):
+        raise HTTPException(404, f"no picture sha256:{sha256[:12]} of yours")
+    return record
+
+
+def image_data_url(image, kind: str = "PNG") -> str | None:
+    if image is None:
+        return None
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, format=kind)
+    return f"data:image/{kind.lower()};base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def event_json(event) -> dict:
+    data = {"kind": event.kind, "job": event.job_id, "time": event.time}
+    if event.kind == "step":
+        data.update(batch_index=event.batch_index, step_index=event.step_index, op=event.op, step=event.step,
+                    total=event.total, preview=image_data_url(event.preview),
+                    preview_x0=image_data_url(event.preview_x0))
+    if event.picture is not None:
+        data["picture"] = picture_json(event.picture)
+    if event.error:
+        data["error"] = event.error
+    return data
+
+
+async def read_upload(request: Request) -> bytes:
+    """The request body, refused early when it is larger than the server accepts."""
+    limit = request.app.state.config.max_upload_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ImageError(f"the upload is {int(declared)} bytes; this server takes at most {limit}")
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > limit:
+            raise ImageError(f"the upload is larger than {limit} bytes, the most this server takes")
+    if not data:
+        raise ImageError("the upload is empty; send the picture's bytes as the request body")
+    return bytes(data)
+
+
+# ---------------------------------------------------------------------------- jobs
+def submit_job(request: Request, user: User, recipe: Recipe, *, project: str | None, previews: bool,
+               consent=None, label=False):
+    """Admit and queue a job for `user` (the per-user queue limit applies)."""
+    studio = studio_of(request)
+    limit = request.app.state.config.max_queued_per_user
+    waiting = [r for r in studio.job_records.list(owner=user.name, limit=limit + 1) if r.state in ("queued",)]
+    if len(waiting) >= limit:
+        raise HTTPException(429, f"you have {len(waiting)} jobs waiting; the limit is {limit}")
+    return studio.submit(recipe, project=project_for(request, user, project), consent=consent, label=label,
+                         owner=user.name, previews=previews, origin="picture")  # inputs by sha256, no paths
+
+
+@router.post("/jobs", status_code=202)
+def create_job(body: JobRequest, request: Request, user: User = Depends(caller)) -> dict:
+    job = submit_job(request, user, body.recipe, project=body.project, previews=body.previews,
+                     consent=body.consent, label=body.label)
+    return {"id": job.id, "state": job.state, "events": f"/api/v1/jobs/{job.id}/events"}
+
+
+@router.get("/jobs")
+def list_jobs(request: Request, user: User = Depends(caller), limit: int = Query(100, ge=1, le=1000)) -> list[dict]:
+    records = studio_of(request).job_records.list(owner=None if user.admin else user.name, limit=limit)
+    return [{"id": r.id, "state": r.state, "owner": r.owner, "project": r.project, "created": r.created,
+             "pictures": len(r.pictures)} for r in records]
+
+
+@router.get("/jobs/{job_id}")
+def get_job(job_id: str, request: Request, user: User = Depends(caller)) -> dict:
+    own_job(request, user, job_id)
+    return job_json(studio_of(request), job_id)
+
+
+@router.post("/jobs/{job_id}/cancel")
+def cancel_job(job_id: str, request: Request, user: User = Depends(caller)) -> dict:
+    own_job(request, user, job_id)
+    job = studio_of(request).job(job_id)
+    if job is not None:
+        job.cancel()
+    return {"id": job_id, "cancel_requested": job is not None}
+
+
+@router.get("/jobs/{job_id}/events")
+def job_events(job_id: str, request: Request, user: User = Depends(caller)):
+    """Server-Sent Events: every event of the job from the first; the stream ends after the last."""
+    own_job(request, user, job_id)
+    job = studio_of(request).job(job_id)
+    if job is None:
+        raise HTTPException(410, f"job {job_id} has ended and its events are gone; GET /api/v1/jobs/{job_id}")
+
+    def stream():
+        for event in job.events():
+            yield f"event: {event.kind}\ndata: {json.dumps(event_json(event))}\n\n"
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+
+# ---------------------------------------------------------------------------- pictures and the library
+PICTURE_BODY = {"requestBody": {"required": True, "content": {
+    kind: {"schema": {"type": "string", "format": "binary"}} for kind in ("image/png", "image/jpeg", "image/webp")}}}
+
+
+@router.post("/inputs", status_code=201, openapi_extra=PICTURE_BODY)
+async def upload_input(request: Request, project: str | None = None, user: User = Depends(caller)) -> dict:
+    """An input picture (PNG, JPEG, WebP) as the request body; returns its `sha256:` reference."""
+    data = await read_upload(request)
+    ref = studio_of(request).upload(data, project=project_for(request, user, project))
+    return {"ref": ref}
+
+
+@router.get("/pictures")
+def list_pictures(request: Request, user: User = Depends(caller), project: str | None = None,
+                  model: str | None = None, kept: bool | None = None, since: float | None = None,
+                  limit: int = Query(200, ge=1, le=1000)) -> list[dict]:
+    studio = studio_of(request)
+    visible = visible_projects(request, user)
+    if project is not None and visible is not None and project not in visible:
+        raise Forbidden(f"project {project!r} is not yours")
+    kept_shas = set(studio.library.kept()) if kept is not None else set()
+    out = []
+    for record in reversed(studio.library.records(project)):
+        if visible is not None and not set(studio.library.projects(record.sha256)) & visible:
+            continue
+        if model is not None and (not record.recipe or json.loads(record.recipe)["model"]["name"] != model):
+            continue
+        if kept is not None and (record.sha256 in kept_shas) != kept:
+            continue
+        if since is not None and record.created < since:
+            continue
+        out.append(record_json(record))
+        if len(out) >= limit:
+            break
+    return out
+
+
+@router.get("/pictures/{sha256}")
+def get_picture(sha256: str, request: Request, user: User = Depends(caller)) -> dict:
+    record = own_picture(request, user, sha256)
+    studio = studio_of(request)
+    data = studio.library.get_bytes(record.sha256)
+    report = studio.verify_bytes(data)
+    info = record_json(record)
+    info.update(lineage=[r.sha256 for r in studio.library.lineage(record.sha256)],
+                provenance=report_json(report),
+                infotext=_infotext(data))
+    return info
+
+
+def _infotext(data: bytes) -> str | None:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        return (getattr(image, "text", None) or {}).get("parameters")
+
+
+@router.get("/pictures/{sha256}/file")
+def picture_file(sha256: str, request: Request, user: User = Depends(caller)) -> Response:
+    record = own_picture(request, user, sha256)
+    data = studio_of(request).library.get_bytes(record.sha256)
+    return Response(data, media_type="image/png",
+                    headers={"Content-Disposition": f'inline; filename="{record.sha256[:16]}.png"'})
+
+
+@router.get("/pictures/{sha256}/lineage")
+def picture_lineage(sha256: str, request: Request, user: User = Depends(caller)) -> list[dict]:
+    record = own_picture(request, user, sha256)
+    return [record_json(r) for r in studio_of(request).library.lineage(record.sha256)]
+
+
+@router.post("/pictures/{sha256}/keep")
+def keep_picture(sha256: str, request: Request, user: User = Depends(caller)) -> dict:
+    record = own_picture(request, user, sha256)
+    _, groups = studio_of(request).keep("sha256:" + record.sha256)
+    return {"sha256": record.sha256, "groups": groups}
+
+
+# ---------------------------------------------------------------------------- what there is
+@router.get("/models")
+def list_models(request: Request, user: User = Depends(caller)) -> list[dict]:
+    return [{"name": m.name, "family": m.family, "sha256": m.sha256, "native_size": m.native_size,
+             "builtin": m.builtin, "installed": m.exists()} for m in studio_of(request).registry.list()]
+
+
+@router.get("/samplers")
+def list_samplers(user: User = Depends(caller)) -> list[str]:
+    from darkroom.develop.samplers import SAMPLERS
+
+    return list(SAMPLERS)
+
+
+@router.get("/upscalers")
+def list_upscalers(user: User = Depends(caller)) -> list[dict]:
+    from darkroom.develop.upscalers import UPSCALERS
+
+    return [{"name": u.name, "space": u.space} for u in UPSCALERS.values()]
+
+
+@router.get("/detectors")
+def list_detectors(user: User = Depends(caller)) -> list[str]:
+    from darkroom.models.detectors import DETECTORS
+
+    return sorted(DETECTORS)
+
+
+@router.get("/schema/recipe")
+def recipe_schema() -> dict:
+    """The recipe's JSON schema: every step, field, range, default and description (en, de)."""
+    return Recipe.model_json_schema()
+
+
+@router.post("/prompt/analyze")
+def analyze_prompt(body: PromptRequest, request: Request, user: User = Depends(caller)) -> dict:
+    return studio_of(request).analyze_prompt(body.prompt).to_dict()
+
+
+@router.post("/policy/check")
+def check_policy(body: PolicyRequest, request: Request, user: User = Depends(caller)) -> dict:
+    texts = {"prompt": body.prompt}
+    if body.negative_prompt:
+        texts["negative_prompt"] = body.negative_prompt
+    return studio_of(request).policy.check(texts).to_dict()
+
+
+@router.post("/verify", openapi_extra=PICTURE_BODY)
+async def verify_upload(request: Request, user: User = Depends(caller)) -> dict:
+    """Any picture file: is it marked as AI-generated, intact, and who signed it."""
+    return report_json(studio_of(request).verify_bytes(await read_upload(request)))
+
+
+def report_json(report) -> dict:
+    c2pa, xmp = report.c2pa, report.xmp
+    return {"ok": report.ok, "verdict": report.verdict, "marked_ai": report.marked_ai,
+            "c2pa": {"state": c2pa.state, "signer": c2pa.signer, "issuer": c2pa.issuer,
+                     "generator": c2pa.generator, "failures": c2pa.failures} if c2pa else None,
+            "xmp_source_type": xmp.source_type if xmp else None,
+            "watermark": getattr(report.watermark, "payload", None) if report.watermark else None,
+            "audit": report.audit.entry.ref if report.audit else None, "notes": report.notes}
+
+
+@router.get("/audit/verify")
+def audit_verify(request: Request, user: User = Depends(admin)) -> dict:
+    result = studio_of(request).audit.verify()
+    return {"ok": bool(result.ok), "entries": result.size if hasattr(result, "size") else None,
+            "message": str(getattr(result, "message", "") or "")}
+
+
+@router.get("/audit")
+def audit_show(request: Request, last: int = Query(50, ge=1, le=1000), user: User = Depends(admin)) -> list[dict]:
+    return [{"index": e.index, "time": e.time, "kind": e.kind, "subject": e.subject, "payload": e.payload}
+            for e in studio_of(request).audit.last(last)]
+
+
+@router.post("/retention/run")
+def retention_run(body: RetentionRequest, request: Request, user: User = Depends(caller)) -> dict:
+    if body.project is None and not user.admin:
+        raise Forbidden("retention over every project needs an admin; name one of your projects")
+    if body.project is not None:
+        project_for(request, user, body.project)
+    report = studio_of(request).retention(dry_run=body.dry_run, project=body.project)
+    return {"dry_run": report.dry_run, "expired": [e.sha256 for e in report.expired], "freed": report.freed}
+
+
+@router.post("/erase")
+def erase(body: EraseRequest, request: Request, user: User = Depends(caller)) -> dict:
+    studio = studio_of(request)
+    if (body.project is None) == (body.image is None):
+        raise HTTPException(422, "name either a project or an image to erase")
+    if body.project is not None:
+        project_for(request, user, body.project)
+    else:
+        own_picture(request, user, body.image.removeprefix("sha256:"))
+    plan = studio.erase_plan(project=body.project, image=body.image)
+    if body.dry_run:
+        return {"dry_run": True, "plan": plan}
+    return {"dry_run": False, "plan": plan, "summary": studio.erase(project=body.project, image=body.image).summary()}

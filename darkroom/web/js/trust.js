@@ -1,0 +1,95 @@
+// Trust you can see: verify by drop, retention and erasure (with confirmation), the audit log (admin).
+import * as api from "./api.js";
+import { t } from "./i18n.js";
+
+const $ = id => document.getElementById(id);
+
+const show = value => (typeof value === "string" ? value : JSON.stringify(value, null, 2));
+
+function confirmDialog(text) {
+  return new Promise(resolve => {
+    const dialog = $("confirm");
+    $("confirm-text").textContent = text;
+    dialog.returnValue = "";
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "yes"), { once: true });
+    dialog.showModal();
+  });
+}
+
+async function verify(file) {
+  const out = $("verify-result");
+  out.replaceChildren();
+  try {
+    const r = await api.postBytes("verify", file);
+    const dl = document.createElement("dl");
+    dl.className = "verdict";
+    for (const [key, value] of [["vf.file", file.name], ["vf.ok", r.ok ? t("yes") : t("no")], ["vf.verdict", r.verdict],
+                                ["vf.marked", r.marked_ai ? t("yes") : t("no")], ["vf.c2pa", r.c2pa ?? "—"]]) {
+      const dt = document.createElement("dt"); dt.textContent = t(key);
+      const dd = document.createElement("dd"); dd.textContent = String(value);
+      dl.append(dt, dd);
+    }
+    out.className = r.ok ? "ok" : "error";
+    out.append(dl);
+  } catch (err) {
+    out.className = "error";
+    out.textContent = `${err.kind || ""}: ${err.message}`;
+  }
+}
+
+export function initTrust() {
+  const drop = $("verify-drop");
+  drop.addEventListener("dragover", e => { e.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", e => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    const file = e.dataTransfer.files[0];
+    if (file) verify(file);
+  });
+  drop.addEventListener("keydown", e => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); $("verify-file").click(); } });
+  $("verify-file").addEventListener("change", e => { if (e.target.files[0]) verify(e.target.files[0]); });
+
+  const retention = async dryRun => {
+    const project = $("retention-project").value.trim() || null;
+    try {
+      const r = await api.post("retention/run", { project, dry_run: dryRun });
+      $("retention-result").textContent = t(dryRun ? "pv.expired" : "pv.deleted", { n: r.expired.length, bytes: r.freed }) +
+        (r.expired.length ? "\n" + r.expired.join("\n") : "");
+    } catch (err) { $("retention-result").textContent = err.message; }
+  };
+  $("retention-form").addEventListener("submit", e => { e.preventDefault(); retention(true); });
+  $("retention-run").addEventListener("click", async () => { if (await confirmDialog(t("pv.confirmRetention"))) retention(false); });
+
+  $("erase-form").addEventListener("submit", async e => {
+    e.preventDefault();
+    const target = $("erase-target").value.trim();
+    const body = target.startsWith("sha256:") ? { image: target } : { project: target };
+    try {
+      const plan = await api.post("erase", { ...body, dry_run: true });
+      if (!(await confirmDialog(`${t("pv.confirmErase", { target })}\n\n${show(plan.plan)}`))) return;
+      const done = await api.post("erase", body);
+      $("erase-result").textContent = `${t("pv.erased")}\n${show(done.summary)}`;
+    } catch (err) { $("erase-result").textContent = `${err.kind || ""}: ${err.message}`; }
+  });
+
+  $("audit-refresh").addEventListener("click", async () => {
+    const status = $("audit-status"), body = $("audit-table").tBodies[0];
+    try {
+      const check = await api.get("audit/verify");
+      status.textContent = check.ok ? t("au.ok", { n: check.entries ?? "?" }) : t("au.broken", { message: check.message });
+      status.className = check.ok ? "ok" : "error";
+      const entries = await api.get("audit?last=100");
+      body.replaceChildren(...entries.reverse().map(e => {
+        const tr = document.createElement("tr");
+        for (const value of [e.index, typeof e.time === "number" ? new Date(e.time * 1000).toLocaleString() : e.time, e.kind, e.subject]) {
+          const td = document.createElement("td"); td.textContent = String(value ?? ""); tr.append(td);
+        }
+        return tr;
+      }));
+    } catch (err) {
+      status.className = "error";
+      status.textContent = err.status === 403 ? t("au.admin") : err.message;
+    }
+  });
+}

@@ -1,0 +1,323 @@
+"""`darkroom serve` on a real uvicorn at 127.0.0.1 (ephemeral port): native API, A1111 API, security, auth."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import threading
+import time
+from types import SimpleNamespace
+
+import httpx
+import numpy as np
+import pytest
+import uvicorn
+from PIL import Image
+
+from darkroom import Studio
+from darkroom.serve.app import ServerConfig, create_app
+from darkroom.serve.server import check_bind, open_socket
+from darkroom.serve.users import Users
+
+pytestmark = [pytest.mark.enable_socket, pytest.mark.allow_hosts(["127.0.0.1"])]
+
+RECIPE = {"model": {"name": "tiny"}, "steps": [
+    {"op": "generate", "prompt": "a lighthouse at dusk", "seed": 3, "steps": 3, "width": 16, "height": 16}]}
+
+
+def start(studio, **options) -> SimpleNamespace:
+    config = ServerConfig(host="127.0.0.1", port=0, **options)
+    sock = open_socket(config.host, 0)
+    config.port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(studio, config), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started and time.time() < deadline:
+        time.sleep(0.02)
+    url = f"http://127.0.0.1:{config.port}"
+    return SimpleNamespace(url=url, port=config.port, server=server, thread=thread, studio=studio,
+                           client=httpx.Client(base_url=url, timeout=120))
+
+
+def stop(running) -> None:
+    running.client.close()
+    running.server.should_exit = True
+    running.thread.join(30)
+    running.studio.shutdown()
+
+
+@pytest.fixture
+def server(tiny_model):
+    running = start(Studio())
+    yield running
+    stop(running)
+
+
+def sse_events(client, path: str, headers=None) -> list[dict]:
+    events = []
+    with client.stream("GET", path, headers=headers) as response:
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+        for line in response.iter_lines():
+            if line.startswith("data: "):
+                events.append(json.loads(line[6:]))
+    return events
+
+
+def png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+# ---------------------------------------------------------------------------- native API
+def test_a_job_over_http_streams_its_events_and_its_pictures_can_be_fetched(server):
+    client = server.client
+    answer = client.post("/api/v1/jobs", json={"recipe": RECIPE, "previews": True, "project": "shore"})
+    assert answer.status_code == 202, answer.text
+    job_id = answer.json()["id"]
+    events = sse_events(client, f"/api/v1/jobs/{job_id}/events")
+    kinds = [e["kind"] for e in events]
+    assert kinds[:2] == ["queued", "started"] and kinds[-1] == "done" and kinds.count("picture") == 1
+    step = next(e for e in events if e["kind"] == "step")
+    assert step["total"] == 3 and step["preview"].startswith("data:image/png;base64,")
+    job = client.get(f"/api/v1/jobs/{job_id}").json()
+    assert job["state"] == "done" and job["project"] == "shore" and len(job["pictures"]) == 1
+    sha = job["pictures"][0]["sha256"]
+    data = client.get(f"/api/v1/pictures/{sha}/file").content
+    assert data == server.studio.library.get_bytes(sha)
+    meta = client.get(f"/api/v1/pictures/{sha}").json()
+    assert meta["provenance"]["ok"] and meta["lineage"] == [sha] and "Seed: 3" in meta["infotext"]
+    verified = client.post("/api/v1/verify", content=data).json()
+    assert verified["ok"] and verified["marked_ai"]
+    assert [p["sha256"] for p in client.get("/api/v1/pictures", params={"project": "shore"}).json()] == [sha]
+    assert client.post(f"/api/v1/pictures/{sha}/keep").status_code == 200
+
+
+def test_a_client_that_goes_away_does_not_lose_its_job(server):
+    job_id = server.client.post("/api/v1/jobs", json={"recipe": RECIPE}).json()["id"]
+    with server.client.stream("GET", f"/api/v1/jobs/{job_id}/events") as response:
+        next(response.iter_lines())  # read one line, then hang up
+    deadline = time.time() + 60
+    while server.client.get(f"/api/v1/jobs/{job_id}").json()["state"] != "done" and time.time() < deadline:
+        time.sleep(0.1)
+    assert len(server.client.get(f"/api/v1/jobs/{job_id}").json()["pictures"]) == 1
+
+
+def test_cancel_over_http(server):
+    slow = json.loads(json.dumps(RECIPE))
+    slow["steps"][0].update(steps=60, batch_size=2)
+    job_id = server.client.post("/api/v1/jobs", json={"recipe": slow}).json()["id"]
+    with server.client.stream("GET", f"/api/v1/jobs/{job_id}/events") as response:
+        for line in response.iter_lines():
+            if line.startswith("event: step"):
+                assert server.client.post(f"/api/v1/jobs/{job_id}/cancel").status_code == 200
+                break
+    server.studio.job(job_id).wait(60)
+    job = server.client.get(f"/api/v1/jobs/{job_id}").json()
+    assert job["state"] == "cancelled" and job["pictures"] == []
+
+
+@pytest.mark.parametrize("body, status, words", [
+    ({"recipe": {"model": {"name": "tiny"}, "steps": []}}, 422, "steps"),
+    ({"recipe": {**RECIPE, "steps": [{**RECIPE["steps"][0], "cfg": 99}]}}, 422, "cfg"),
+    ({"recipe": {**RECIPE, "steps": [{**RECIPE["steps"][0], "prompt": "a naked child"}]}}, 403, "blocked"),
+    ({"recipe": {**RECIPE, "model": {"name": "no-such-model"}}}, 404, "no-such-model"),
+    ({"recipe": RECIPE, "project": "../etc"}, 400, "project name"),
+    ({"recipe": {"model": {"name": "tiny"}, "steps": [{"op": "img2img", "image": "/etc/hostname", "prompt": "x"}]}},
+     422, "only by sha256"),  # a request never names a file on the server
+    ({"recipe": {**RECIPE, "model": {"name": "/etc"}}}, 404, "by a path"),
+])
+def test_user_errors_are_json_with_a_4xx_status(server, body, status, words):
+    answer = server.client.post("/api/v1/jobs", json=body)
+    assert answer.status_code == status, answer.text
+    assert words in answer.json()["detail"]
+
+
+def test_the_schema_the_web_studio_builds_its_forms_from(server):
+    schema = server.client.get("/api/v1/schema/recipe").json()
+    assert "generate" in json.dumps(schema) and "description_de" in json.dumps(schema)
+    openapi = server.client.get("/api/v1/openapi.json").json()
+    assert "/api/v1/jobs" in openapi["paths"] and "/sdapi/v1/txt2img" in openapi["paths"]
+    assert "Euler a" in server.client.get("/api/v1/samplers").json()
+    assert server.client.post("/api/v1/policy/check", json={"prompt": "a red fox"}).json()["action"] == "allow"
+    assert server.client.post("/api/v1/prompt/analyze", json={"prompt": "a (red:1.2) fox"}).json()["token_count"] > 0
+
+
+def test_uploads_are_bounded_and_must_be_pictures(server):
+    assert server.client.post("/api/v1/inputs", content=b"not a picture").status_code == 422
+    assert server.client.post("/api/v1/inputs", content=b"").status_code == 422
+    big = b"\0" * (server.studio.settings and (32 * 2**20 + 1))
+    assert server.client.post("/api/v1/inputs", content=big).status_code == 422
+    ok = server.client.post("/api/v1/inputs", content=png(Image.new("RGB", (16, 16), (9, 99, 199))))
+    assert ok.status_code == 201 and ok.json()["ref"].startswith("sha256:")
+
+
+# ---------------------------------------------------------------------------- web security
+def test_host_origin_and_headers(server):
+    client = server.client
+    assert client.get("/api/v1/models", headers={"host": "evil.example"}).status_code == 400  # DNS rebinding
+    attack = client.post("/api/v1/jobs", json={"recipe": RECIPE}, headers={"origin": "http://evil.example"})
+    assert attack.status_code == 403 and server.studio.job_records.list() == []
+    same = client.post("/api/v1/policy/check", json={"prompt": "a fox"},
+                       headers={"origin": f"http://127.0.0.1:{server.port}"})
+    assert same.status_code == 200 and "access-control-allow-origin" not in same.headers  # no CORS by default
+    headers = client.get("/api/v1/models").headers
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_server_beyond_loopback_needs_users(tiny_model):
+    from darkroom.errors import InvalidParameter
+    from darkroom.settings import Settings
+
+    users = Users(Settings())
+    with pytest.raises(InvalidParameter, match="darkroom users add"):
+        check_bind("0.0.0.0", users)
+    users.add("alice")
+    check_bind("0.0.0.0", users)
+
+
+# ---------------------------------------------------------------------------- users and ownership
+def test_users_see_and_cancel_only_their_own_jobs(tiny_model):
+    from darkroom.settings import Settings
+
+    users = Users(Settings())
+    alice, bob, root = users.add("alice"), users.add("bob"), users.add("root", admin=True)
+    running = start(Studio())
+    try:
+        client = running.client
+        anonymous = client.get("/api/v1/jobs")
+        assert anonymous.status_code == 401 and "Bearer" in anonymous.headers["www-authenticate"]
+        assert client.get("/api/v1/jobs", headers={"authorization": "Bearer wrong"}).status_code == 401
+        as_alice = {"authorization": f"Bearer {alice}"}
+        as_bob = {"authorization": f"Bearer {bob}"}
+        job_id = client.post("/api/v1/jobs", json={"recipe": RECIPE}, headers=as_alice).json()["id"]
+        sse_events(client, f"/api/v1/jobs/{job_id}/events", headers=as_alice)
+        assert client.get(f"/api/v1/jobs/{job_id}", headers=as_bob).status_code == 404
+        assert client.post(f"/api/v1/jobs/{job_id}/cancel", headers=as_bob).status_code == 404
+        assert client.get("/api/v1/jobs", headers=as_bob).json() == []
+        sha = client.get(f"/api/v1/jobs/{job_id}", headers=as_alice).json()["pictures"][0]["sha256"]
+        assert client.get(f"/api/v1/pictures/{sha}/file", headers=as_bob).status_code == 404
+        assert client.post("/api/v1/jobs", json={"recipe": RECIPE, "project": "alice"},
+                           headers=as_bob).status_code == 403  # alice's project
+        assert client.get("/api/v1/audit", headers=as_bob).status_code == 403
+        as_root = {"authorization": f"Bearer {root}"}
+        assert [j["id"] for j in client.get("/api/v1/jobs", headers=as_root).json()] == [job_id]
+        assert client.get("/api/v1/audit", headers=as_root).status_code == 200
+        basic = httpx.BasicAuth("alice", alice)
+        assert client.get("/sdapi/v1/sd-models", auth=basic).status_code == 200
+        assert client.get("/sdapi/v1/sd-models", auth=httpx.BasicAuth("bob", alice)).status_code == 401
+        events = [e for e in server_audit(running.studio) if e.payload.get("job") == job_id]
+        assert events and running.studio.job_records.get(job_id).owner == "alice"
+    finally:
+        stop(running)
+
+
+def server_audit(studio):
+    return studio.audit.entries()
+
+
+# ---------------------------------------------------------------------------- A1111 and its real client
+def test_webuiapi_drives_the_server_unchanged(server):
+    import webuiapi
+
+    api = webuiapi.WebUIApi(host="127.0.0.1", port=server.port, sampler="Euler a", steps=3)
+    assert "tiny [" + server.studio.registry.resolve("tiny").sha256[:10] + "]" in api.util_get_model_names()
+    api.util_set_model("tiny")
+    assert api.get_options()["sd_model_checkpoint"].startswith("tiny [")
+    result = api.txt2img(prompt="a red fox", negative_prompt="blurry", seed=11, width=16, height=16, batch_size=2)
+    assert len(result.images) == 2 and result.images[0].size == (16, 16)
+    assert result.info["all_seeds"] == [11, 12] and "Seed: 11" in result.info["infotexts"][0]
+    hires = api.txt2img(prompt="a red fox", seed=11, width=16, height=16, enable_hr=True, hr_scale=2,
+                        hr_upscaler=webuiapi.HiResUpscaler.Latent, hr_second_pass_steps=2, denoising_strength=0.5)
+    assert hires.images[0].size == (32, 32)
+    picture = Image.fromarray((np.random.default_rng(0).random((32, 32, 3)) * 255).astype(np.uint8))
+    varied = api.img2img(images=[picture], prompt="a blue fox", seed=5, width=32, height=32, denoising_strength=0.6)
+    assert varied.images[0].size == (32, 32)
+    mask = Image.new("L", (32, 32), 0)
+    mask.paste(255, (8, 8, 24, 24))
+    painted = api.img2img(images=[picture], mask_image=mask, prompt="a yellow star", seed=5, width=32, height=32,
+                          inpaint_full_res=False, mask_blur=0, denoising_strength=0.9)
+    out = np.asarray(painted.images[0].convert("RGB"))
+    assert np.array_equal(out[:4], np.asarray(picture)[:4])  # outside the mask: the input's pixels
+    assert not np.array_equal(out[12:20, 12:20], np.asarray(picture)[12:20, 12:20])
+    info = api.png_info(painted.images[0]) if hasattr(api, "png_info") else None
+    assert info is None or "yellow star" in str(info.info)
+
+
+def test_progress_and_interrupt_with_webuiapi(server):
+    import webuiapi
+
+    api = webuiapi.WebUIApi(host="127.0.0.1", port=server.port)
+    done = {}
+    thread = threading.Thread(target=lambda: done.setdefault("result", api.txt2img(
+        prompt="a long night", seed=1, steps=150, width=16, height=16, batch_size=4)))
+    thread.start()
+    deadline, seen = time.time() + 60, None
+    while time.time() < deadline:
+        progress = api.get_progress()
+        if progress["progress"] > 0 and progress["current_image"]:  # previews start once someone watches
+            seen = progress
+            break
+        time.sleep(0.05)
+    assert seen is not None and seen["state"]["job_count"] == 1 and seen["current_image"]
+    assert seen["state"]["sampling_steps"] == 150
+    api.interrupt()
+    thread.join(60)
+    assert not thread.is_alive() and len(done["result"].images) < 4  # what was finished before, as A1111 does
+    assert api.get_progress()["state"]["job_count"] == 0
+
+
+@pytest.mark.parametrize("extra, words", [
+    ({"restore_faces": True}, "restore_faces"),
+    ({"alwayson_scripts": {"ControlNet": {"args": [{"enabled": True}]}}}, "ControlNet"),
+    ({"script_name": "x/y/z plot"}, "script_name"),
+    ({"sampler_name": "Euler", "scheduler": "exponential"}, "scheduler"),
+    ({"override_settings": {"sd_vae": "other.safetensors"}}, "sd_vae"),
+])
+def test_a1111_fields_darkroom_cannot_honour_are_refused(server, extra, words):
+    body = {"prompt": "a fox", "steps": 2, "width": 16, "height": 16, **extra}
+    answer = server.client.post("/sdapi/v1/txt2img", json=body)
+    assert answer.status_code == 422 and words in answer.text
+    assert server.studio.job_records.list() == []
+
+
+def test_a1111_png_info_reads_the_infotext(server):
+    answer = server.client.post("/sdapi/v1/txt2img", json={"prompt": "a quiet harbour", "seed": 4, "steps": 2,
+                                                           "width": 16, "height": 16}).json()
+    info = server.client.post("/sdapi/v1/png-info", json={"image": answer["images"][0]}).json()
+    assert info["info"].startswith("a quiet harbour") and "Seed: 4" in info["info"]
+    assert base64.b64decode(answer["images"][0])[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_sigterm_cancels_the_running_job_cleanly_and_keeps_the_queued_one_recorded(tiny_model, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    run = subprocess.Popen([sys.executable, "-m", "darkroom", "serve", "--port", "0", "--no-preload"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ, text=True)
+    try:
+        url = run.stdout.readline().strip().rsplit(" ", 1)[-1]
+        assert url.startswith("http://127.0.0.1:"), url
+        client = httpx.Client(base_url=url, timeout=60)
+        slow = json.loads(json.dumps(RECIPE))
+        slow["steps"][0].update(steps=80, batch_size=3)
+        first = client.post("/api/v1/jobs", json={"recipe": slow}).json()["id"]
+        second = client.post("/api/v1/jobs", json={"recipe": RECIPE}).json()["id"]
+        deadline = time.time() + 120
+        while client.get(f"/api/v1/jobs/{first}").json()["state"] != "running" and time.time() < deadline:
+            time.sleep(0.05)
+        run.send_signal(signal.SIGTERM)
+        _, err = run.communicate(timeout=60)
+    finally:
+        run.kill()
+    assert run.returncode == 0, err
+    assert "1 queued job(s) were not started" in err
+    with Studio() as studio:
+        assert studio.job_records.get(first).state == "cancelled"
+        assert [r.id for r in studio.interrupted] == [second]
+        assert studio.library.records() == []
