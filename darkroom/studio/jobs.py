@@ -45,6 +45,18 @@ class Picture:
 
 
 @dataclass
+class Delivery:
+    """Where and how a job's pictures go."""
+
+    out_dir: Any = None  # pathlib.Path for exported copies; None: the library only
+    final_only: bool = False  # export only the last step's pictures (the others: library only)
+    save: bool = True  # False: nothing is stored, the pictures come back with their images (replay)
+    format: str = "png"  # of the exported copies (the library keeps PNG)
+    quality: int = 95
+    comfyui: bool = False  # PNGs also carry a ComfyUI `prompt` graph of their recipe
+
+
+@dataclass
 class JobEvent:
     kind: str  # queued | started | step | picture | done | failed | cancelled
     job_id: str
@@ -74,11 +86,11 @@ class Job:
         self._skip = threading.Event()
         self._previews: list[JobEvent] = []
         self.previews_wanted = bool(getattr(work, "previews", False))
-        # set by the studio: how the job is audited and delivered, and what variants made
+        # set by the studio: how the job is audited and delivered, what it took in, what variants made
         self.audit = None  # darkroom.trust.gate.RunAudit
-        self.out_dir = None  # where exported copies go (None: the library only)
-        self.final_only = False
-        self.save = True
+        self.delivery = Delivery()
+        self.taken_inputs: list = []  # inputs the submission took in (a run that saves nothing removes new ones)
+        self.created_dirs: list = []  # output folders it created (removed again while empty)
         self.variants: list[tuple[str, Picture]] = []
         self.sheet: Picture | None = None
         self.abandoned = False  # the studio stopped before it ran: its record stays "queued"

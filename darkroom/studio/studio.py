@@ -29,7 +29,7 @@ from darkroom.scope import Scope, default_project
 from darkroom.settings import Settings
 from darkroom.fsutil import OutputFolderError, prepare_output_dir, remove_empty_dirs
 from darkroom.studio.inputs import forget_new, input_shas, preflight, take_inputs
-from darkroom.studio.jobs import Job, Picture
+from darkroom.studio.jobs import Delivery, Job, Picture
 from darkroom.studio.saving import save_picture
 from darkroom.studio.variants import save_contact_sheet
 from darkroom.studio.worker import LocalExecutor, Work, compute
@@ -116,9 +116,8 @@ class Studio:
             remove_empty_dirs(created)
             raise
         job.taken_inputs, job.created_dirs = taken, created
-        job.out_dir = Path(out_dir) if out_dir is not None else None
-        job.final_only, job.save = final_only, save
-        job.format, job.quality, job.comfyui = format, int(quality), bool(comfyui)
+        job.delivery = Delivery(out_dir=Path(out_dir) if out_dir is not None else None, final_only=final_only,
+                                save=save, format=format, quality=int(quality), comfyui=bool(comfyui))
         self.job_records.add(job.id, recipe=recipe.canonical_json(), project=scope.project, owner=owner)
         self._remember(job)
         job.emit("queued")
@@ -140,8 +139,8 @@ class Studio:
         the output folders it created (if still empty) go again."""
         if job.pictures:
             return
-        forget_new(self.library, getattr(job, "taken_inputs", []), keep=self._inputs_in_use(but=job))
-        remove_empty_dirs(getattr(job, "created_dirs", []))
+        forget_new(self.library, job.taken_inputs, keep=self._inputs_in_use(but=job))
+        remove_empty_dirs(job.created_dirs)
 
     def run(self, recipe, **options) -> list[Picture]:
         """Submit and wait: the saved pictures."""
@@ -373,14 +372,15 @@ class JobSink:
         self.chain_done(before)
         made = self.chain_done([developed for _, developed in variants])
         labelled = [(label, picture) for (label, _), picture in zip(variants, made)]
-        if self.job.save:
+        if self.job.delivery.save:
             self.job.sheet = save_contact_sheet(self.studio, self.job, labelled,
                                                 [developed.image for _, developed in variants])
         self.job.variants = labelled
 
     def _save(self, developed) -> Picture:
         job, studio = self.job, self.studio
-        if not job.save:
+        delivery = job.delivery
+        if not delivery.save:
             picture = Picture(sha256="", path=None, recipe=developed.recipe, parent=None, infotext=developed.infotext,
                               op=developed.op, step_index=developed.step_index, batch_index=developed.batch_index,
                               final=developed.final, width=developed.image.width, height=developed.image.height,
@@ -388,12 +388,11 @@ class JobSink:
             job.emit("picture", picture=picture)
             return picture
         parent = self.saved.get(id(developed.parent)) if developed.parent is not None else None
-        exported = job.out_dir if (developed.final or not job.final_only) else None
+        exported = delivery.out_dir if (developed.final or not delivery.final_only) else None
         picture, data = save_picture(developed, library=studio.library, audit=studio.audit,
                                      project=job.work.scope.project, out_dir=exported, parent=parent,
                                      stored=lambda sha: studio.job_records.add_picture(job.id, sha),
-                                     format=getattr(job, "format", "png"), quality=getattr(job, "quality", 95),
-                                     comfyui=getattr(job, "comfyui", False))
+                                     format=delivery.format, quality=delivery.quality, comfyui=delivery.comfyui)
         self.saved[id(developed)] = (picture.sha256, data)
         job.emit("picture", picture=picture)
         return picture

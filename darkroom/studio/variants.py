@@ -27,8 +27,8 @@ def save_contact_sheet(studio, job, variants: list[tuple[str, Picture]], images:
                   settings=studio.settings, audit=audit)
     sha = studio.library.put(data, kind="sheet", project=job.work.scope.project)
     path = None
-    if job.out_dir is not None:
-        path = export_new(job.out_dir, f"sheet-{vary}", data)
+    if job.delivery.out_dir is not None:
+        path = export_new(job.delivery.out_dir, f"sheet-{vary}", data)
         studio.library.set_source_path(sha, str(path.resolve()))
     picture = Picture(sha256=sha, path=path, recipe=None, parent=None, infotext=text, op="contact_sheet",
                       step_index=0, batch_index=0, final=True, width=sheet.width, height=sheet.height,
