@@ -23,9 +23,16 @@ before timing, and neither side makes a warm-up picture.
 Both processes get OMP_NUM_THREADS=threads and OMP_WAIT_POLICY=PASSIVE (which `import
 darkroom` sets by default; libgomp reads it when torch loads it, so it is set for both here).
 Peak RSS is the process's whole life: darkroom's includes the policy's sentence model.
+"RSS before" / "peak before" are the resident set and its peak just before the timed call
+(after loading and the warm-up), to tell what the timed call itself adds. Peak memory
+depends on glibc's malloc arenas: darkroom denoises on a worker thread (its own arena),
+diffusers on the main thread; `--malloc-arena-max 1` sets MALLOC_ARENA_MAX for both sides.
 
-Prints a table with the median time of the timed call, the process's peak RSS, and
-darkroom's ratio to diffusers. Goal: <= 1.03x time, <= 1.05x peak memory.
+Prints a table with the median wall time of the timed call, its CPU time (the process's
+user + system time: less disturbed than wall time when other work shares the cores), the
+process's peak RSS, and darkroom's ratio to diffusers; the 1-min load average after each run
+shows which runs shared the machine (the run itself adds about `threads`).
+Goal: <= 1.03x time, <= 1.05x peak memory.
 """
 
 from __future__ import annotations
@@ -93,9 +100,10 @@ def run_side(side: str, folder: str, steps: int, size: int, threads: int, warmup
 
         if warmup == "run":
             generate(WARMUP["steps"], WARMUP["size"])
-        start = time.perf_counter()
+        before = memory_mb()
+        start, cpu = time.perf_counter(), time.process_time()
         generate(steps, size)
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     else:
         from darkroom import Recipe, Studio
         from darkroom.settings import Settings
@@ -114,11 +122,23 @@ def run_side(side: str, folder: str, steps: int, size: int, threads: int, warmup
             else:
                 held.enter_context(studio.engines.lease(studio.registry.resolve(MODEL_NAME), studio.settings))
                 policy_for(studio.settings)
-            start = time.perf_counter()
+            before = memory_mb()
+            start, cpu = time.perf_counter(), time.process_time()
             studio.run(recipe(steps, size))
-            seconds = time.perf_counter() - start
-    return {"seconds": seconds, "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "load": os.getloadavg()[0]}
+            seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"seconds": seconds, "cpu_seconds": cpu, "max_rss_mb": peak,
+            "load": os.getloadavg()[0], "rss_before_mb": before["VmRSS"], "peak_before_mb": before["VmHWM"]}
+
+
+def memory_mb() -> dict[str, float]:
+    """The process's resident set now (VmRSS) and its peak so far (VmHWM), from /proc (Linux)."""
+    try:
+        lines = Path("/proc/self/status").read_text().splitlines()
+    except OSError:
+        return {"VmRSS": float("nan"), "VmHWM": float("nan")}
+    fields = dict(line.split(":", 1) for line in lines if ":" in line)
+    return {key: int(fields[key].split()[0]) / 1024 for key in ("VmRSS", "VmHWM")}
 
 
 def main() -> None:
@@ -130,6 +150,8 @@ def main() -> None:
     parser.add_argument("--warmup", choices=("run", "lease"), default="run",
                         help="run: one tiny 1-step 64x64 picture per process before timing (both sides); "
                              "lease: darkroom leases the engine and loads the policy, no warm-up picture")
+    parser.add_argument("--malloc-arena-max", type=int, default=None,
+                        help="MALLOC_ARENA_MAX for both sides (glibc; default: unset, as users run it)")
     parser.add_argument("--side", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -138,6 +160,8 @@ def main() -> None:
         return
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
            "OMP_NUM_THREADS": str(args.threads), "OMP_WAIT_POLICY": "PASSIVE"}
+    if args.malloc_arena_max is not None:
+        env["MALLOC_ARENA_MAX"] = str(args.malloc_arena_max)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "sd15-random"
         build_model(folder)
@@ -162,15 +186,20 @@ def print_table(results: dict, args, load_before, load_after) -> None:
 
     print(f"SD1.5 architecture, random weights, {args.size}x{args.size}, {args.steps} steps, "
           f"DPM++ 2M Karras, CFG 7, {args.threads} threads, {args.repeats} runs each (median), "
-          f"warm-up: {args.warmup}")
+          f"warm-up: {args.warmup}" + (f", MALLOC_ARENA_MAX={args.malloc_arena_max}"
+                                       if args.malloc_arena_max is not None else ""))
     print(f"machine: {os.cpu_count()} cores, load average (1/5/15 min) before "
           f"{'/'.join(f'{x:.2f}' for x in load_before)}, after {'/'.join(f'{x:.2f}' for x in load_after)}")
-    print(f"{'':12} {'time s':>9} {'peak RSS MB':>12}   runs: s (1-min load average at the end of the run)")
+    keys = ("seconds", "cpu_seconds", "max_rss_mb", "rss_before_mb", "peak_before_mb")
+    print(f"{'':12} {'time s':>9} {'CPU s':>9} {'peak RSS MB':>12} {'RSS before':>11} {'peak before':>12}   "
+          f"runs: time s (1-min load average after it)")
     for side in ("diffusers", "darkroom"):
         runs = " ".join(f"{r['seconds']:.2f} ({r['load']:.2f})" for r in results[side])
-        print(f"{side:12} {med(side, 'seconds'):9.2f} {med(side, 'max_rss_mb'):12.0f}   {runs}")
-    print(f"{'ratio':12} {med('darkroom', 'seconds') / med('diffusers', 'seconds'):9.3f} "
-          f"{med('darkroom', 'max_rss_mb') / med('diffusers', 'max_rss_mb'):12.3f}   goal <= 1.03 / <= 1.05")
+        print(f"{side:12} {med(side, keys[0]):9.2f} {med(side, keys[1]):9.2f} {med(side, keys[2]):12.0f} "
+              f"{med(side, keys[3]):11.0f} {med(side, keys[4]):12.0f}   {runs}")
+    ratio = {key: med("darkroom", key) / med("diffusers", key) for key in keys}
+    print(f"{'ratio':12} {ratio[keys[0]]:9.3f} {ratio[keys[1]]:9.3f} {ratio[keys[2]]:12.3f} {ratio[keys[3]]:11.3f} "
+          f"{ratio[keys[4]]:12.3f}   goal <= 1.03 time, <= 1.05 peak memory")
 
 
 if __name__ == "__main__":
