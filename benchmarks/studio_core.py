@@ -20,7 +20,8 @@ c. two jobs at once on darkroom-mini: (generate + hires 2x) and (generate + inpa
    (sequential: each job runs alone), with torch threads 1 and 2 (per job: 2 concurrent jobs
    of 2 threads = 4 threads on 2 cores). Wall time for both; whether each concurrent job's
    final picture has the same pixels as the same job run alone (decoded from the library's
-   PNG, `studio.library.get_bytes(sha)`).
+   PNG, `studio.library.get_bytes(sha)`). "cores busy" is the process's CPU time over the
+   wall time: how much of the 2 cores the two jobs kept busy.
 
 Every Studio gets a fresh temp data dir; the SD1.5 model is loaded (and the policy's sentence
 model) by a tiny 1-step 64x64 warm-up job before anything is timed, the mini model by a
@@ -86,8 +87,9 @@ def new_studio(threads: int, jobs: int = 1, home: Path | None = None):
 _sd15_folder: Path | None = None
 
 
-def sd15_studio(threads: int):
-    """A Studio with the SD1.5-architecture random model registered and loaded (warm-up job)."""
+def sd15_studio(threads: int, size: int):
+    """A Studio with the SD1.5-architecture random model registered and loaded: a 1-step 64x64 warm-up job
+    (engine, policy), then a 1-step one at `size` (torch's and malloc's first use of buffers that size)."""
     global _sd15_folder
     from overhead import build_model
 
@@ -98,6 +100,8 @@ def sd15_studio(threads: int):
     studio = new_studio(threads)
     studio.registry.add(_sd15_folder, name=SD15)  # hashes 4 GB once per data dir
     studio.run(generate(SD15, steps=1, size=64))  # loads the engine (kept cached) and the policy's model
+    if size != 64:
+        studio.run(generate(SD15, steps=1, size=size))
     return studio
 
 
@@ -163,24 +167,26 @@ class PreviewClock:
 
 
 # ---------------------------------------------------------------------------- a. previews
-def timed_job(studio, recipe, previews: bool) -> tuple[float, int]:
-    """Wall time from submit to result, and the step events that carried a preview."""
-    start = time.perf_counter()
+def timed_job(studio, recipe, previews: bool) -> tuple[float, float, int]:
+    """Wall time and process CPU time from submit to result, and the step events that carried a preview."""
+    start, cpu = time.perf_counter(), time.process_time()
     job = studio.submit(recipe, previews=previews)
     shown = sum(1 for e in job.events() if e.kind == "step" and e.preview is not None)
     job.result()
-    return time.perf_counter() - start, shown
+    return time.perf_counter() - start, time.process_time() - cpu, shown
 
 
 def previews_case(studio, clock: PreviewClock, label: str, recipe, repeats: int, size: int) -> list:
     times: dict[bool, list[float]] = {False: [], True: []}
+    cpus: dict[bool, list[float]] = {False: [], True: []}
     inside: list[float] = []
     shown = 0
     clock.take()
     for repeat in range(repeats):
         for previews in ((False, True) if repeat % 2 == 0 else (True, False)):
-            seconds, count = timed_job(studio, recipe, previews)
+            seconds, cpu, count = timed_job(studio, recipe, previews)
             times[previews].append(seconds)
+            cpus[previews].append(cpu)
             spent, _ = clock.take()
             if previews:
                 inside.append(spent)
@@ -189,13 +195,14 @@ def previews_case(studio, clock: PreviewClock, label: str, recipe, repeats: int,
     runs = lambda xs: " ".join(f"{x:.2f}" for x in xs)  # noqa: E731
     return [label, f"{size}x{size}", recipe.steps[0].steps, clock.method or "-", shown,
             f"{off:.2f} ({runs(times[False])})", f"{on:.2f} ({runs(times[True])})",
-            f"{on / off:.3f}", f"{median(inside):.3f} ({100 * median(inside) / off:.1f} %)"]
+            f"{on / off:.3f}", f"{median(cpus[True]) / median(cpus[False]):.3f}",
+            f"{median(inside):.3f} ({100 * median(inside) / off:.1f} %)"]
 
 
 def section_a(args) -> None:
     clock = PreviewClock()
     rows = []
-    studio = sd15_studio(args.threads)
+    studio = sd15_studio(args.threads, args.size)
     studio.settings.preview_every = 1
     print(f"a. start: load {load()}", flush=True)
     rows.append(previews_case(studio, clock, "SD1.5 arch (random)", generate(SD15, steps=args.steps, size=args.size),
@@ -210,7 +217,7 @@ def section_a(args) -> None:
     print(f"\na. previews on vs off: preview_every=1 (latents + predicted x0 pictures after every step), "
           f"{args.threads} threads, DPM++ 2M Karras, CFG 7; median (runs); {machine_line()}")
     print(table(["model", "size", "steps", "preview method", "previews/job", "off s", "on s", "on/off",
-                 "inside previewer s/job (% of off)"], rows))
+                 "on/off CPU", "inside previewer s/job (% of off)"], rows))
 
 
 # ---------------------------------------------------------------------------- b. cancel
@@ -243,7 +250,7 @@ def cancel_case(studio, label: str, recipe, k: int, repeats: int, size: int) -> 
 def section_b(args) -> None:
     rows = []
     k = args.cancel_after
-    studio = sd15_studio(args.threads)
+    studio = sd15_studio(args.threads, args.cancel_size)
     print(f"b. start: load {load()}", flush=True)
     rows.append(cancel_case(studio, "SD1.5 arch (random)", generate(SD15, steps=50, size=args.cancel_size), k,
                             args.repeats, args.cancel_size))
@@ -276,12 +283,12 @@ def final_pixels(studio, job):
 
 def both(studio, recipes: dict) -> tuple[float, dict, dict]:
     """Submit every recipe at once; wall time until all are done, each job's own time, final pixels."""
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     jobs = {name: studio.submit(recipe) for name, recipe in recipes.items()}
     for job in jobs.values():
         job.wait()
     wall = time.perf_counter() - start
-    own = {}
+    own = {"cores busy": (time.process_time() - cpu) / wall}
     for name, job in jobs.items():
         events = list(job.events())
         own[name] = events[-1].time - next(e.time for e in events if e.kind == "started")
@@ -319,14 +326,16 @@ def section_c(args) -> None:
         for mode, wall in (("sequential (concurrent_jobs=1)", seq), ("concurrent (concurrent_jobs=2)", con)):
             key = mode.split()[0]
             own = " / ".join(f"{median([o[n] for o in owns[key]]):.2f}" for n in recipes)
-            rows.append([threads, mode, f"{wall:.2f}", " ".join(f"{w:.2f}" for w in walls[key]), own,
+            busy = median([o["cores busy"] for o in owns[key]])
+            rows.append([threads, mode, f"{wall:.2f}", " ".join(f"{w:.2f}" for w in walls[key]), f"{busy:.2f}", own,
                          f"{seq / wall:.2f}x",
                          "yes" if same[key] else "NO",
                          "yes" if same_as_1 else "no"])
     names = " / ".join(recipes)
     print(f"\nc. two jobs on {MINI} ({names}; {args.mini_steps} first-pass steps), submitted together; "
           f"median of {args.repeats}; {machine_line()}")
-    print(table(["torch threads per job", "mode", "wall s for both", "runs", f"each job s ({names})",
+    print(table(["torch threads per job", "mode", "wall s for both", "runs", "cores busy (CPU s / wall s)",
+                 f"each job s, started to done ({names})",
                  "speed-up vs sequential", "pixels = alone (every run)",
                  "pixels = threads 1"], rows))
 
