@@ -7,45 +7,21 @@ import io
 import json
 import threading
 import time
-from types import SimpleNamespace
 
 import httpx
 import numpy as np
 import pytest
-import uvicorn
 from PIL import Image
+from serving import start, stop
 
 from darkroom import Studio
-from darkroom.serve.app import ServerConfig, create_app
-from darkroom.serve.server import check_bind, open_socket
+from darkroom.serve.server import check_bind
 from darkroom.serve.users import Users
 
 pytestmark = [pytest.mark.enable_socket, pytest.mark.allow_hosts(["127.0.0.1"])]
 
 RECIPE = {"model": {"name": "tiny"}, "steps": [
     {"op": "generate", "prompt": "a lighthouse at dusk", "seed": 3, "steps": 3, "width": 16, "height": 16}]}
-
-
-def start(studio, **options) -> SimpleNamespace:
-    config = ServerConfig(host="127.0.0.1", port=0, **options)
-    sock = open_socket(config.host, 0)
-    config.port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(studio, config), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not server.started and time.time() < deadline:
-        time.sleep(0.02)
-    url = f"http://127.0.0.1:{config.port}"
-    return SimpleNamespace(url=url, port=config.port, server=server, thread=thread, studio=studio,
-                           client=httpx.Client(base_url=url, timeout=120))
-
-
-def stop(running) -> None:
-    running.client.close()
-    running.server.should_exit = True
-    running.thread.join(30)
-    running.studio.shutdown()
 
 
 @pytest.fixture

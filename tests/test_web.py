@@ -4,12 +4,10 @@ German) land in out/screenshots/."""
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
+from serving import start, stop
 
 pytestmark = [pytest.mark.enable_socket, pytest.mark.allow_hosts(["127.0.0.1"])]
 
@@ -17,30 +15,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[1] / "out" / "screenshots"
 VIEWPORT = {"width": 1366, "height": 768}
 TIMEOUT = 90_000  # ms: darkroom-mini on a busy CPU
-
-
-def start(studio) -> SimpleNamespace:
-    import uvicorn
-
-    from darkroom.serve.app import ServerConfig, create_app
-    from darkroom.serve.server import open_socket
-
-    config = ServerConfig(host="127.0.0.1", port=0)
-    sock = open_socket(config.host, 0)
-    config.port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(studio, config), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not server.started and time.time() < deadline:
-        time.sleep(0.02)
-    return SimpleNamespace(url=f"http://127.0.0.1:{config.port}/", server=server, thread=thread, studio=studio)
-
-
-def stop(running) -> None:
-    running.server.should_exit = True
-    running.thread.join(30)
-    running.studio.shutdown()
 
 
 @pytest.fixture(scope="module")
