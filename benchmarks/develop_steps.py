@@ -71,10 +71,18 @@ def main() -> None:
 
         runner.STEPS[op] = timed
     recipe = Recipe.parse({"model": {"name": model}, "steps": steps})
-    runner.develop(recipe)  # warm-up: load, encode prompts
+    from darkroom.models.cache import get_engine
+
+    settings = Settings()
+    engine = get_engine(Registry(settings).resolve(model), settings)
+
+    def no_inputs(ref: str):
+        raise ValueError(f"this recipe takes no input pictures ({ref})")
+
+    runner.develop(runner.Run(engine, recipe, no_inputs))  # warm-up: load, encode prompts
     times.clear()
     for _ in range(args.repeats):
-        runner.develop(recipe)
+        runner.develop(runner.Run(engine, recipe, no_inputs))
     print(f"model {model}, {args.steps} steps, {args.threads} thread(s), median of {args.repeats}")
     print(f"| {'step':<24} | {'size':>9} | {'seconds':>8} |")
     print(f"|{'-' * 26}|{'-' * 11}|{'-' * 10}|")

@@ -17,8 +17,10 @@ What is not timed: loading the model and the policy's sentence model. With `--wa
 then timed (darkroom: through the same Studio, which leases the engine, keeps it cached and
 loads the policy; diffusers: one pipeline call), so first-call costs (torch's kernels and
 allocators, lazy imports) are paid outside the timing on both sides alike. With
-`--warmup lease` darkroom only leases the engine (`studio.engines.lease`) and loads the policy
-before timing, and neither side makes a warm-up picture.
+`--warmup lease` darkroom only leases the engine (`studio.engines.lease`) and checks one
+prompt (the policy loads its sentence model on first use, not in `policy_for`) before timing,
+and neither side makes a warm-up picture: the timed call then also pages in the weights
+(safetensors are memory-mapped) and pays torch's first-call costs, on both sides.
 
 Both processes get OMP_NUM_THREADS=threads and OMP_WAIT_POLICY=PASSIVE (which `import
 darkroom` sets by default; libgomp reads it when torch loads it, so it is set for both here).
@@ -114,14 +116,14 @@ def run_side(side: str, folder: str, steps: int, size: int, threads: int, warmup
                 "op": "generate", "prompt": PROMPT, "negative_prompt": NEGATIVE, "steps": steps, "cfg": 7.0,
                 "sampler": "DPM++ 2M Karras", "width": size, "height": size, "seed": 1}]})
 
-        home = Path(tempfile.mkdtemp(prefix="darkroom-overhead-"))
-        with Studio(settings=Settings(home=home, threads=threads)) as studio, ExitStack() as held:
+        with tempfile.TemporaryDirectory(prefix="darkroom-overhead-") as home, \
+                Studio(settings=Settings(home=Path(home), threads=threads)) as studio, ExitStack() as held:
             studio.registry.add(folder, name=MODEL_NAME)  # hashes the folder (not timed)
             if warmup == "run":
                 studio.run(recipe(WARMUP["steps"], WARMUP["size"]))  # engine (kept cached) + policy
             else:
                 held.enter_context(studio.engines.lease(studio.registry.resolve(MODEL_NAME), studio.settings))
-                policy_for(studio.settings)
+                policy_for(studio.settings).check({"prompt": "warm-up"})  # the sentence model loads on first use
             before = memory_mb()
             start, cpu = time.perf_counter(), time.process_time()
             studio.run(recipe(steps, size))

@@ -23,9 +23,13 @@ c. two jobs at once on darkroom-mini: (generate + hires 2x) and (generate + inpa
    PNG, `studio.library.get_bytes(sha)`). "cores busy" is the process's CPU time over the
    wall time: how much of the 2 cores the two jobs kept busy.
 
-Every Studio gets a fresh temp data dir; the SD1.5 model is loaded (and the policy's sentence
-model) by a tiny 1-step 64x64 warm-up job before anything is timed, the mini model by a
-warm-up run of each recipe. Prints a markdown table per section, with the load average.
+Every Studio gets a fresh temp data dir; the SD1.5 model (and the policy's sentence model) is
+loaded by a tiny 1-step 64x64 warm-up job, then one 1-step job at the section's size (the
+first use of buffers that size) before anything is timed; the mini model by a warm-up run
+of each recipe. Prints a markdown table per section, with the load average (which counts
+this script's own threads: about --threads in a and b, up to 4 in c).
+Run-to-run wall times of the SD1.5 jobs vary by about 10 % on a quiet 2-core VM; the
+"inside previewer" and CPU columns of section a are the steadier measures.
 """
 
 from __future__ import annotations
