@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from training import checker, world
+from darkroom.mini import checker, world
 
 MINI = Path(__file__).resolve().parents[1] / "darkroom" / "models" / "mini"
 ATTRS = ["background", "color", "position", "size", "shape"]

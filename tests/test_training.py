@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from training import train, world
+from darkroom.mini import world
+from training import train
 
 TINY = ["--vae-steps", "3", "--vae-batch", "4", "--n-scenes", "96", "--n-hires", "16", "--decoder-steps", "3",
         "--cycles", "4:2", "--batch", "4", "--warmup", "2", "--hires-share", "0.5", "--object-weight", "2",

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from . import checker, world
+from darkroom.mini import checker, world
 from .train import to_tensor
 
 MODEL_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "darkroom", "models", "mini")

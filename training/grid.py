@@ -9,7 +9,9 @@ import argparse
 import torch
 from PIL import Image
 
-from . import evaluate, world
+from darkroom.mini import world
+
+from . import evaluate
 
 
 def main(argv=None):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 
-from . import world
+from darkroom.mini import world
 
 
 def bytes_to_unicode() -> dict[int, str]:

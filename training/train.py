@@ -27,7 +27,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import models, tokenizer, world
+from darkroom.mini import world
+
+from . import models, tokenizer
 
 
 def log(*a):

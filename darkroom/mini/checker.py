@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from . import world
+from darkroom.mini import world
 
 _PALETTE = np.array([world.COLORS[c] for c in world.COLOR_NAMES], dtype=np.float32)
 OBJ_THRESHOLD = 40.0  # minimum RGB distance from the background that counts as "object"
