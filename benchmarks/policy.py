@@ -3,10 +3,14 @@
     .venv/bin/python benchmarks/policy.py               # table for terms only and terms+semantic
     .venv/bin/python benchmarks/policy.py --calibrate   # semantic score distributions -> thresholds
     .venv/bin/python benchmarks/policy.py --misses      # list what was missed / wrongly blocked
+                                                        # (multilingual: the tuned half only)
 
 The evaluation set lives in darkroom/trust/policy/eval/ (seeds + code-generated variants).
 Targets (asserted in tests/test_policy_eval.py): >= 98 % of obfuscated variants blocked for
-every absolute category, <= 1 % of benign prompts blocked.
+every absolute category, <= 1 % of benign prompts blocked. The multilingual set (issue #18,
+eval/multilingual*.yaml): per language and per obfuscation kind, tuned and held-out half;
+goals >= 99 % / >= 97 % of harmful requests blocked, <= 0.5 % of benign ones, a warm check
+under 50 ms.
 """
 
 from __future__ import annotations
@@ -72,6 +76,8 @@ def main() -> int:
     ap.add_argument("--calibrate", action="store_true")
     ap.add_argument("--misses", action="store_true")
     ap.add_argument("--terms-only", action="store_true", help="skip the semantic layer")
+    ap.add_argument("--heldout-misses", action="store_true",
+                    help="with --misses: list the held-out half's misses too (not for tuning)")
     args = ap.parse_args()
 
     items = evalset.build() + evalset.holdout()
@@ -102,18 +108,24 @@ def main() -> int:
         calibrate(Policy.load(_settings()), items)
 
     # the multilingual set (issue #18): per language and per obfuscation kind, tuned and held out
+    from darkroom.trust.policy.eval.multilingual import build as ml_build
     from darkroom.trust.policy.evaluate import evaluate_multilingual, multilingual_tables
 
+    mitems = ml_build()
+    print(f"multilingual set: {sum(1 for i in mitems if i.label)} harmful requests "
+          f"({len({i.seed for i in mitems if i.label})} seeds, {len({i.lang for i in mitems if i.label})} languages), "
+          f"{sum(1 for i in mitems if not i.label)} benign requests ({len({i.seed for i in mitems if not i.label})} "
+          f"distinct prompts, {len({i.lang for i in mitems if not i.label})} languages)\n")
     for layers in layers_list:
         policy = Policy.load(_settings(), layers=layers)
         t0 = time.perf_counter()
-        mitems, mdec = evaluate_multilingual(policy)
+        mitems, mdec = evaluate_multilingual(policy, mitems)
         print(f"== multilingual, layers: {' + '.join(layers)} ({time.perf_counter() - t0:.1f} s, "
               f"{len(mitems)} requests)")
         print(multilingual_tables(mitems, mdec))
         if args.misses:
             for it, d in zip(mitems, mdec):
-                if bool(it.label) != d.blocked:
+                if bool(it.label) != d.blocked and (it.half == "tuned" or args.heldout_misses):
                     print(f"  {'MISS' if it.label else 'FALSE BLOCK'} {it.half} {it.lang} {it.kind} "
                           f"{it.texts['prompt'][:80]!r} {d.rule} {d.evidence}")
         print()
@@ -130,30 +142,33 @@ def main() -> int:
 
     mseeds = ml.seeds()
     prompts = [f"{p}, variation {k}" for k, p in enumerate(evalset.benign()[:30])]
-    prompts += [f"{s}, variation {k}" for k, s in enumerate(s for d in mseeds.values() for s in d["benign"][:1])]
-    lat = []
-    for p in prompts:
+    prompts += [f"{s}, variation {k}" for k, s in enumerate(s for d in mseeds.values() for s in d["benign"][:2])]
+    import torch
+
+    def timed(tag: str) -> tuple[list[float], float]:
+        lat = []
+        for p in prompts:  # a new suffix per run: the embedding cache does not answer
+            t = time.perf_counter()
+            policy.check(f"{p}, {tag}")
+            lat.append((time.perf_counter() - t) * 1000)
         t = time.perf_counter()
-        policy.check(p)
-        lat.append((time.perf_counter() - t) * 1000)
+        policy.check(f"{long_prompt}, {tag}")
+        return lat, (time.perf_counter() - t) * 1000
+
     long_prompt = ", ".join(evalset.benign()[200:212])
-    t = time.perf_counter()
-    policy.check(long_prompt)
-    long_ms = (time.perf_counter() - t) * 1000
+    lat, long_ms = timed("run a")
     terms = Policy.load(_settings(), layers=("terms",))
     tl = []
     for p in prompts:
         t = time.perf_counter()
         terms.check(p)
         tl.append((time.perf_counter() - t) * 1000)
-    import torch
-
-    print(f"latency (torch threads {torch.get_num_threads()}): model load {emb.load_seconds:.2f} s "
-          f"(first get_embedder call {load:.2f} s)")
-    print(f"  check, terms only          median {statistics.median(tl):6.2f} ms   max {max(tl):6.2f} ms")
-    print(f"  check, terms + semantic    median {statistics.median(lat):6.2f} ms   "
-          f"p90 {sorted(lat)[int(len(lat) * 0.9)]:6.2f} ms")
-    print(f"  check, {len(long_prompt.split())}-word prompt (windows) {long_ms:6.2f} ms")
+    print(f"latency: model load {emb.load_seconds:.2f} s (first get_embedder call {load:.2f} s); "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"  check, terms only                     median {statistics.median(tl):6.2f} ms   max {max(tl):6.2f} ms")
+    print(f"  check, terms + semantic (encoder thread, 1 torch thread; caller {torch.get_num_threads()})  "
+          f"median {statistics.median(lat):6.2f} ms   p90 {sorted(lat)[int(len(lat) * 0.9)]:6.2f} ms   "
+          f"mean {statistics.mean(lat):6.2f} ms   {len(long_prompt.split())}-word prompt {long_ms:6.2f} ms")
     return 0
 
 

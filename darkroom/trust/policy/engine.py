@@ -34,7 +34,7 @@ from pathlib import Path
 import yaml
 
 from darkroom.errors import InvalidParameter, PolicyBlocked
-from darkroom.trust.policy.normalize import canonical, native, views
+from darkroom.trust.policy.normalize import canonical, native, native_words, script_scale, views
 from darkroom.trust.policy.rules import Category, Group, RuleSet, load_rules
 
 log = logging.getLogger("darkroom.policy")
@@ -233,6 +233,36 @@ class Policy:
                    version=f"{rules.version}+{digest[:10]}", layers=tuple(layers), notices=notices,
                    settings_file=path)
 
+    def warm(self) -> "Policy":
+        """Load everything a first check would: term indexes, the speller and, with the
+        semantic layer, the sentence model (semantic.get_embedder) and the reference vectors.
+        Safe to call from a background thread while checks run."""
+        self.rules.speller()
+        self.rules.native_speller()
+        if "semantic" in self.layers and self.semantic_for:
+            self.check("a photo")
+            for cid in self.semantic_for:
+                for concept in self.rules.categories[cid].semantic.signals or {}:
+                    self._signal(cid, concept).vectors()
+            if self._sentence_categories():
+                from darkroom.trust.policy.semantic import SemanticIndex, get_embedder
+
+                if self._index is None:
+                    self._index = SemanticIndex(self.rules.categories)
+                self._index._ensure(get_embedder())
+        return self
+
+    def _signal(self, cid: str, concept: str):
+        from darkroom.trust.policy.semantic import SignalIndex
+
+        signals = self._signals
+        if signals is None:
+            signals = self._signals = {}
+        key = (cid, concept)
+        if key not in signals:
+            signals[key] = SignalIndex(self.rules.categories[cid].semantic.signals[concept])
+        return signals[key]
+
     # ---- inspection ----------------------------------------------------------------
     def categories(self) -> list[CategoryState]:
         cats = sorted(self.rules.categories.values(), key=lambda c: not c.absolute)  # absolute first
@@ -267,7 +297,7 @@ class Policy:
                 out[fname] = [replace(m, group=implied[m.group], evidence=f"{m.evidence} (avoided in {fname})")
                               for m in ms]
             else:
-                out[fname] = self.rules.scan(vs, nat)
+                out[fname] = self.rules.scan(vs, nat, scale=script_scale(text), native_words=native_words(text))
         return out
 
     def _group_hits(self, texts: dict[str, str], matches: dict | None = None) -> dict[str, list[tuple[str, str]]]:
@@ -284,20 +314,26 @@ class Policy:
         return found
 
     @staticmethod
-    def _near(matches: dict, slots: list[list[str]], within: int) -> list:
-        """Matches of every slot lying within `within` words of each other in one view of one field."""
+    def _gap(a, b) -> int:
+        gap = max(a.start, b.start) - min(a.end, b.end)
+        return gap // 2 if a.view == -1 else gap  # native script: characters, about two to a word
+
+    def _near(self, matches: dict, slots: list[list[str]], within: int, anchor: list[str] = ()) -> list:
+        """Matches of every slot lying within `within` words of each other in one view of one
+        field; with `anchor`, also a match of an anchor group within `within` words of the pair."""
         for fname, ms in matches.items():
             for a in ms:
                 if a.group not in slots[0] or a.start < 0:
                     continue
                 for b in ms:
-                    if b.group not in slots[1] or b.view != a.view or b.start < 0:
+                    if b.group not in slots[1] or b.view != a.view or b.start < 0 or self._gap(a, b) > within:
                         continue
-                    gap = max(a.start, b.start) - min(a.end, b.end)
-                    if a.view == -1:
-                        gap = gap // 2  # native script: characters, about two to a word
-                    if gap <= within:
+                    if not anchor:
                         return [(a, fname), (b, fname)]
+                    for c in ms:
+                        if (c.group in anchor and c.view == a.view and c.start >= 0
+                                and min(self._gap(a, c), self._gap(b, c)) <= within):
+                            return [(c, fname), (a, fname), (b, fname)]
         return []
 
     def _term_hits(self, texts: dict[str, str], found: dict | None = None, matches: dict | None = None) -> list[Hit]:
@@ -311,7 +347,7 @@ class Policy:
                 if any(g in found for g in rule.unless):
                     continue
                 if rule.near:
-                    pair = self._near(matches, rule.near, rule.within)
+                    pair = self._near(matches, rule.near, rule.within, rule.anchor)
                     if not pair:
                         continue
                     ev = [m.evidence for m, _ in pair]
@@ -345,8 +381,6 @@ class Policy:
         """Absolute categories with per-clause `signals`: the semantic layer supplies the concept
         the terms did not name (a preteen + "showing off her body in a suggestive way"), never
         both: without a minor or a sexual term it stays silent."""
-        from darkroom.trust.policy.semantic import SignalIndex, clauses
-
         hits = []
         for cid in self.semantic_for:
             cat = self.rules.categories[cid]
@@ -357,18 +391,10 @@ class Policy:
             missing = [k for k in sem.signals if k not in found]
             if not named or not missing:
                 continue  # nothing named (silent), or every concept named (the terms decide)
-            segs: list[str] = []
-            for k, v in texts.items():
-                if v and v.strip() and not is_negative_field(k):
-                    segs += [c for c in clauses(v, clean=self._unmasked) if c not in segs]
-            if self._signals is None:
-                self._signals = {}
+            segs = self._clauses(texts)
             for concept in missing:
-                key = (cid, concept)
-                if key not in self._signals:
-                    self._signals[key] = SignalIndex(sem.signals[concept])
                 sig = sem.signals[concept]
-                sim, margin, seg, ref = self._signals[key].best(segs)
+                sim, margin, seg, ref = self._signal(cid, concept).best(segs)
                 if sim >= sig.threshold and margin >= sig.margin:
                     ev = [e for g in named for e, _ in found[g]]
                     ev.append(f"{seg!r} ~ {ref!r} ({sim:.2f})")
@@ -383,19 +409,12 @@ class Policy:
     def _semantic_hits(self, texts: dict[str, str], found: dict) -> list[Hit]:
         from darkroom.trust.policy.semantic import SemanticIndex
 
-        cats = [cid for cid in self.semantic_for if self.levels[cid] != "off"
-                and not (self.rules.categories[cid].absolute and self.rules.categories[cid].semantic.signals)]
-        positive = {k: canonical(v) for k, v in texts.items() if v and v.strip() and not is_negative_field(k)}
-        positive = {k: v for k, v in positive.items() if v}
-        if not cats or not positive:
+        cats = self._sentence_categories()
+        names, items = self._sentence_items(texts)
+        if not cats or not items:
             return []
         if self._index is None:
             self._index = SemanticIndex(self.rules.categories)
-        names = list(positive)
-        items = [positive[k] for k in names]
-        if len(items) > 1:
-            names.append("+".join(names))
-            items.append(" ".join(items))
         scores = self._index.scores(items, cats)
         hits = []
         for cid in cats:
@@ -410,32 +429,73 @@ class Policy:
                 if sim >= threshold and margin >= sem.margin:
                     hits.append(Hit(category=cid, rule=f"{cid}.semantic", action=self._action(cat, sem.action),
                                     layer="semantic", evidence=(f"{seg!r} ~ {ref!r} ({sim:.2f})",),
-                                    fields=(fname,), absolute=cat.absolute, score=round(sim, 4)))
+                                    fields=(fname,), absolute=cat.absolute, score=round(sim, 4),
+                                    concepts=((cid, seg, "", f"semantic {sim:.2f} ~ {ref!r}"),)))
                     break
         return hits
+
+    def _clauses(self, texts: dict[str, str]) -> list[str]:
+        """The clauses and short windows of every positive text (the per-clause layer reads them)."""
+        from darkroom.trust.policy.semantic import clauses
+
+        segs: list[str] = []
+        for k, v in texts.items():
+            if v and v.strip() and not is_negative_field(k):
+                segs += [c for c in clauses(v, clean=self._unmasked) if c not in segs]
+        return segs
+
+    def _needs_clauses(self, found: dict) -> bool:
+        """True when an absolute category's per-clause signals have one concept named, one not."""
+        for cid in self.semantic_for:
+            sig = self.rules.categories[cid].semantic.signals
+            if self.rules.categories[cid].absolute and sig:
+                if any(k in found for k in sig) and any(k not in found for k in sig):
+                    return True
+        return False
+
+    def _sentence_categories(self) -> list[str]:
+        return [cid for cid in self.semantic_for if self.levels[cid] != "off"
+                and not (self.rules.categories[cid].absolute and self.rules.categories[cid].semantic.signals)]
+
+    @staticmethod
+    def _sentence_items(texts: dict[str, str]) -> tuple[list[str], list[str]]:
+        """(field names, normalised texts) for the whole-text layer; several fields also together."""
+        positive = {k: canonical(v) for k, v in texts.items() if v and v.strip() and not is_negative_field(k)}
+        positive = {k: v for k, v in positive.items() if v}
+        names = list(positive)
+        items = [positive[k] for k in names]
+        if len(items) > 1:
+            names.append("+".join(names))
+            items.append(" ".join(items))
+        return names, items
+
+    def _segments(self, texts: dict[str, str], found: dict) -> list[str]:
+        """Every text the semantic layer will embed for this request, for one encoder call."""
+        from darkroom.trust.policy.semantic import segments
+
+        out = self._clauses(texts) if self._needs_clauses(found) else []
+        if self._sentence_categories():
+            out += [s for item in self._sentence_items(texts)[1] for s in segments(item)]
+        return list(dict.fromkeys(out))
+
+    def _prefetch(self, segs: list[str]) -> None:
+        from darkroom.trust.policy.semantic import get_embedder
+
+        if segs:
+            get_embedder().embed(segs)
 
     def check_many(self, requests: list[dict[str, str] | str]) -> list[Decision]:
         """`check` for many requests; the semantic layer embeds their texts in batches."""
         if "semantic" in self.layers and self.semantic_for:
-            from darkroom.trust.policy.semantic import clauses, get_embedder, segments
-
-            signal_keys = {k for cid in self.semantic_for for k in (self.rules.categories[cid].semantic.signals or {})}
-            pending = []
+            pending: list[str] = []
             for texts in requests:
                 texts = {"prompt": texts} if isinstance(texts, str) else texts
                 matches = self._matches(texts)
                 found = self._group_hits(texts, matches)
                 if any(h.action == "block" for h in self._term_hits(texts, found, matches)):
                     continue  # decided without the semantic layer
-                raw = [v for k, v in texts.items() if v and not is_negative_field(k)]
-                if {k for k in signal_keys if k in found} and {k for k in signal_keys if k not in found}:
-                    pending += [c for v in raw for c in clauses(v, clean=self._unmasked)]
-                pos = [p for p in (canonical(v) for v in raw) if p]
-                if len(pos) > 1:
-                    pos.append(" ".join(pos))
-                pending += [s for p in pos for s in segments(p)]
-            if pending:
-                get_embedder().embed(pending)
+                pending += self._segments(texts, found)
+            self._prefetch(pending)
         return [self.check(t) for t in requests]
 
     def check(self, texts: dict[str, str] | str) -> Decision:
@@ -448,7 +508,8 @@ class Policy:
         if "terms" in self.layers:
             hits += self._term_hits(texts, found, matches)
         # The semantic layer looks for what the term lists missed; a term block already decides.
-        if "semantic" in self.layers and not any(h.action == "block" for h in hits):
+        if "semantic" in self.layers and self.semantic_for and not any(h.action == "block" for h in hits):
+            self._prefetch(self._segments(texts, found))  # one encoder call for both layers
             hits += self._concept_semantic(texts, found, matches)
             if not any(h.action == "block" for h in hits):
                 hits += self._semantic_hits(texts, found)

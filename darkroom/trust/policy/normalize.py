@@ -201,6 +201,9 @@ def _strokes() -> frozenset[str]:
     return frozenset(out)
 
 
+_DOTLESS = "\u0131"
+
+
 def ascii_forms(text: str) -> list[str]:
     """Steps 1-5: the lower-case ASCII renderings, punctuation still in place."""
     base = _strip_invisible(unicodedata.normalize("NFKC", text))
@@ -208,18 +211,65 @@ def ascii_forms(text: str) -> list[str]:
     candidates = []
     has_stroke = any(c in strokes for c in base)
     inner_i = re.search(r"(?<=[a-z])I", base) is not None  # "chiId": capital I posing as l
-    for stroke in ("l", "i") if has_stroke else ("l",):
-        t = "".join(stroke if c in strokes else c for c in base)
+    # Turkish dotless "ı" is a letter read "i", whatever the other strokes imitate
+    dotless = ("i", "l") if _DOTLESS in base else ("i",)
+    for stroke, d in [(s, d) for s in (("l", "i") if has_stroke else ("l",)) for d in dotless]:
+        t = "".join(d if c == _DOTLESS else stroke if c in strokes else c for c in base)
         candidates.append(_skeleton(_skeleton(t).casefold()))
         if inner_i:
             t2 = re.sub(r"(?<=[a-z])I", "l", t)
             candidates.append(_skeleton(_skeleton(t2).casefold()))
+    plain = [base.casefold()]
+    joined = _join_spaced(base)
+    if joined != base:
+        plain.append(joined.casefold())
+    mixed = _script_lookalikes(joined)
+    if mixed != joined:
+        plain.append(mixed.casefold())
     forms = []
-    for t in candidates + [base.casefold()]:
+    for t in candidates + plain:
         a = _prompt_syntax(anyascii(t).lower())
         if a not in forms:
             forms.append(a)
     return forms
+
+
+_SPACED = re.compile(r"(?<!\S)(?:[^\W\d_] ){2,}[^\W\d_](?!\S)")
+
+
+def _join_spaced(text: str) -> str:
+    """Letters of another alphabet typed one by one ("г о л о") joined before transliteration
+    (after it, "ч" is "ch" and the run no longer reads as single letters)."""
+    return _SPACED.sub(lambda m: m.group(0).replace(" ", "") if not m.group(0).isascii() else m.group(0), text)
+
+
+@lru_cache(maxsize=1)
+def _lookalike_tables() -> dict[str, dict[str, str]]:
+    """Per script (CYRILLIC, GREEK): the letter each ASCII letter imitates, from the TR39 data."""
+    tables: dict[str, dict[str, str]] = {}
+    for ch, a in sorted(_skeleton_map().items()):
+        if not a.isalpha():
+            continue
+        script = unicodedata.name(ch, "").split(" ")[0]
+        if script in ("CYRILLIC", "GREEK") and ch.isalpha() and (ch.islower() == a.islower()):
+            tables.setdefault(script, {}).setdefault(a, ch)
+    return tables
+
+
+def _script_lookalikes(text: str) -> str:
+    """Latin look-alikes inside a Cyrillic or Greek word put back into its script ("гoлый"
+    with a Latin "o", "peбёнoк"), so that transliteration reads the word as written."""
+    tables = _lookalike_tables()
+
+    def fix(m: re.Match) -> str:
+        word = m.group(0)
+        scripts = [unicodedata.name(c, " ").split(" ")[0] for c in word if c.isalpha() and not c.isascii()]
+        main = max(set(scripts), key=scripts.count) if scripts else None
+        if main not in tables or not any(c.isascii() and c.isalpha() for c in word):
+            return word
+        return "".join(tables[main].get(c, c) if c.isascii() else c for c in word)
+
+    return re.sub(r"\S+", fix, text)
 
 
 _CHUNKS = re.compile(r"\s{2,}|\s+[/|,;]\s+")
@@ -303,5 +353,28 @@ def native(text: str) -> str:
 
 @lru_cache(maxsize=4096)
 def native_bare(text: str) -> str:
-    """A native form without any combining mark (Devanagari typed without vowel signs)."""
-    return "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c)[0] != "M")
+    """A native form without any combining mark (Devanagari typed without vowel signs). No NFD:
+    it would split a Hangul syllable into letters, and "소녀" (girl) would be found in "소년"."""
+    return "".join(c for c in text if unicodedata.category(c)[0] != "M")
+
+
+_LATIN_LETTER = re.compile(r"[a-zA-Z\u00c0-\u024f\u1e00-\u1eff]")
+
+
+def script_scale(text: str) -> float | None:
+    """ASCII letters per letter for text written mostly in another alphabet (Cyrillic, Greek,
+    Armenian, ...: "щ" is four ASCII letters); None for Latin text, also with a few look-alike
+    letters mixed in. The speller (fuzzy.py) counts word lengths with it."""
+    letters = [c for c in unicodedata.normalize("NFKC", text) if c.isalpha() and not _NATIVE_CHAR.match(c)]
+    other = [c for c in letters if not _LATIN_LETTER.match(c)]
+    if not other or len(other) * 2 <= len(letters):
+        return None
+    return max(1.0, round(sum(len(anyascii(c)) for c in other) / len(other), 1))
+
+
+def native_words(text: str) -> tuple[str, ...]:
+    """The words of a text that are written in a natively matched script, each as `native`
+    gives it (for the native speller: Arabic words misspelt in Arabic)."""
+    if not has_native(text):
+        return ()
+    return tuple(w for w in (native(t) for t in text.split()) if w)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,14 +29,28 @@ from darkroom.errors import InvalidParameter
 from darkroom.trust.policy.normalize import View, has_native, native, native_bare, normalize_term
 
 PACKS_DIR = Path(__file__).parent / "packs"
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the packs load ~10x faster
 ACTIONS = ("allow", "warn", "block")
 _UMLAUTS = {"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"}
 
 
-def _spellings(term: str) -> list[str]:
+def _load_yaml(raw: bytes):
+    return yaml.load(raw, Loader=_YAML_LOADER)
+
+
+_TRANSCRIBED = re.compile(r"(?<=[a-z])(?:ae|oe|ue)|^(?:ae|oe|ue)")
+
+
+def _spellings(term: str, lang: str = "") -> list[str]:
     out = [term]
     if any(c in term for c in _UMLAUTS):
         out.append("".join(_UMLAUTS.get(c, c) for c in term))
+    elif lang == "de" and _plain(term) and _TRANSCRIBED.search(term):
+        # a German term written "huellenlos" is also typed "hüllenlos", which reads "hullenlos";
+        # not for short words, where the bare form is another language's word ("göre": "gore")
+        bare = _TRANSCRIBED.sub(lambda m: m.group(0)[0], term)
+        if max(len(w) for w in bare.split()) >= 6:
+            out.append(bare)
     return out
 
 
@@ -97,7 +112,7 @@ class Group:
                 if core:
                     nat.append((core, term))
                 continue
-            for spelling in _spellings(term):
+            for spelling in _spellings(term, self.langs.get(term, "")):
                 if _plain(spelling):
                     core = normalize_term(spelling)
                     if not core:
@@ -143,6 +158,8 @@ class Rule:
     # apart in one text (for words that are only telling next to each other: French "nu")
     near: list[list[str]] = field(default_factory=list)
     within: int = 3
+    # `anchor`: with `near`, a match of one of these groups must lie next to the pair too
+    anchor: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -181,7 +198,9 @@ class Category:
     source: str = ""
 
 
-FUZZY_GROUPS = ("minor", "sexual", "csam")  # concept words that misspellings are corrected to
+FUZZY_GROUPS = ("minor", "sexual", "csam")
+_BUILD_LOCK = threading.RLock()
+_ARABIC = re.compile("[\u0620-\u064a\u0660-\u0669\u066e-\u06d3\u06fa-\u06ff\u0750-\u077f]+")  # concept words that misspellings are corrected to
 
 
 @dataclass
@@ -199,9 +218,15 @@ class RuleSet:
     _speller: object = field(default=None, repr=False)
     _maxn: int = field(default=1, repr=False)
     _native_masks: list = field(default_factory=list, repr=False)
+    _native_speller: object = field(default=None, repr=False)
 
     # ---- indexes ---------------------------------------------------------------------
     def _build(self) -> None:
+        with _BUILD_LOCK:
+            if self._index is None:
+                self._build_indexes()
+
+    def _build_indexes(self) -> None:
         index: dict[tuple, list] = {}
         for g in self.groups.values():
             if g._regex is None and not g._exact and not g._native:
@@ -219,16 +244,23 @@ class RuleSet:
                 if core:
                     masks[tuple(core.split())] = core[-1].isalpha()
         self._maxn = max([len(k) for k in index] + [len(k) for k in masks] + [1])
-        self._index, self._mask_index = index, masks
+        self._mask_index = masks
+        self._index = index  # last: a reader takes a non-None _index as "built"
 
     def speller(self):
+        with _BUILD_LOCK:  # built once, also when a warm-up thread and a check ask together
+            return self._make_speller()
+
+    def _make_speller(self):
         if self._speller is None:
             from darkroom.trust.policy.fuzzy import Speller
 
             if self._index is None:
                 self._build()
-            vocab = {w for k, entries in self._index.items() if len(k) == 1 or len(k[-1]) >= 5
-                     for g, _t, _s in entries if g in FUZZY_GROUPS for w in k if len(w) >= 4}
+            # every word of a one-word term, and the long words (>= 5 letters) of phrases:
+            # "litle girl", "buacjaill beag" are corrected word by word
+            vocab = {w for k, entries in self._index.items() for g, _t, _s in entries if g in FUZZY_GROUPS
+                     for w in k if len(w) >= (4 if len(k) == 1 else 5)}
             words = {w for k in list(self._index) + list(self._mask_index) for w in k}
             self._speller = Speller(vocab, known=words | self.guard)
         return self._speller
@@ -276,8 +308,11 @@ class RuleSet:
 
     # ---- matching --------------------------------------------------------------------
     def scan(self, views: list[View], native_text: str = "", *, fuzzy: bool = True,
-             groups: set[str] | None = None) -> list[Match]:
-        """Every term occurrence in the (already masked) views and in the native-script form."""
+             groups: set[str] | None = None, scale: float | None = None,
+             native_words: tuple[str, ...] = ()) -> list[Match]:
+        """Every term occurrence in the (already masked) views and in the native-script form;
+        `scale` is the text's normalize.script_scale and `native_words` its words in their
+        own script (normalize.native_words), for the spellers."""
         if self._index is None:
             self._build()
         out: list[Match] = []
@@ -292,23 +327,50 @@ class RuleSet:
         for vi, view in enumerate(views):
             self._scan_view(view, vi, add, groups, "word")
         if fuzzy:
-            for vi, view in enumerate(self._corrected(views), start=len(views)):
+            for vi, view in enumerate(self._corrected(views, scale), start=len(views)):
                 self._scan_view(view, vi, add, groups, "fuzzy")
         if native_text:
-            for m in self._native_masks:
-                if m in native_text:
-                    native_text = native_text.replace(m, "\u3000" * len(m))
-            for g in self.groups.values():
-                if groups is not None and g.name not in groups:
-                    continue
-                for core, term in g._native:
-                    pos = native_text.find(core)
-                    if pos < 0:
-                        bare = native_bare(core)
-                        pos = native_bare(native_text).find(bare) if bare != core else -1
-                    if pos >= 0:
-                        add(Match(g.name, core, term, g.langs.get(term, ""), -1, pos, pos + len(core), "native"))
+            self._scan_native(native_text, add, groups, "native", "")
+        if fuzzy and native_words:
+            sp = self.native_speller()
+            fixed = [sp.correct(w, 1.0) or w for w in native_words]
+            if fixed != list(native_words):
+                spelt = " ".join(w for w, f in zip(native_words, fixed) if w != f)
+                self._scan_native("".join(fixed), add, groups, "fuzzy", spelt)
         return out
+
+    def _scan_native(self, native_text: str, add, groups, how: str, spelt: str) -> None:
+        for m in self._native_masks:
+            if m in native_text:
+                native_text = native_text.replace(m, "\u3000" * len(m))
+        for g in self.groups.values():
+            if groups is not None and g.name not in groups:
+                continue
+            for core, term in g._native:
+                pos = native_text.find(core)
+                if pos < 0:
+                    bare = native_bare(core)
+                    pos = native_bare(native_text).find(bare) if bare != core else -1
+                if pos >= 0:
+                    ev = f"{core} (spelt {spelt})" if spelt else core
+                    add(Match(g.name, ev, term, g.langs.get(term, ""), -1, pos, pos + len(core), how))
+
+    def native_speller(self):
+        """The speller for words of scripts matched natively and written with spaces (Arabic):
+        their one-word concept terms, lengths counted in that script."""
+        with _BUILD_LOCK:
+            if self._native_speller is None:
+                from darkroom.trust.policy.fuzzy import Speller
+
+                if self._index is None:
+                    self._build()
+                # alphabets only: one changed CJK character or Hangul syllable is another word
+                vocab = {core for g in self.groups.values() if g.name in FUZZY_GROUPS
+                         for core, term in g._native if " " not in term.strip() and _ARABIC.fullmatch(core)}
+                known = {core for g in self.groups.values() for core, _t in g._native}
+                known |= {native(m) for m in self.masks if has_native(m)}
+                self._native_speller = Speller(vocab, known=known | self.guard)
+            return self._native_speller
 
     def _scan_view(self, view: View, vi: int, add, groups, how: str) -> None:
         words = view.text.split()
@@ -324,9 +386,13 @@ class RuleSet:
                         continue
                     span = words[i:i + n]
                     ev = " ".join(span)
-                    if how == "fuzzy" and any(j in fixes for j in range(i, i + n)):
+                    spelt = how == "fuzzy" and any(j in fixes for j in range(i, i + n))
+                    if spelt:
                         ev += " (spelt " + " ".join(fixes.get(j, w) for j, w in enumerate(span, start=i)) + ")"
-                    add(Match(gname, ev, term, self.groups[gname].langs.get(term, ""), vi, i, i + n, how))
+                    # a word spelt right in a corrected view is a plain word (it still counts for
+                    # `near`: "enafnt nu" -> "enfant nu")
+                    add(Match(gname, ev, term, self.groups[gname].langs.get(term, ""), vi, i, i + n,
+                              how if spelt or how != "fuzzy" else "word"))
         for g in self.groups.values():
             if groups is not None and g.name not in groups:
                 continue
@@ -342,7 +408,7 @@ class RuleSet:
                         if core in run:
                             add(Match(g.name, f"{core} (spaced)", term, g.langs.get(term, ""), vi, -1, -1, "spaced"))
 
-    def _corrected(self, views: list[View]) -> list[View]:
+    def _corrected(self, views: list[View], scale: float | None = None) -> list[View]:
         """Views with misspelt concept words corrected (see fuzzy.py); only those that change."""
         sp = self.speller()
         out, keys = [], set()
@@ -352,7 +418,7 @@ class RuleSet:
             for i, w in enumerate(words):
                 if w.startswith("_"):
                     continue
-                c = sp.correct(w)
+                c = sp.correct(w, scale)
                 if c:
                     fixes[i], new[i] = w, c
             if fixes:
@@ -385,7 +451,8 @@ def _parse_category(data: dict, source: str) -> Category:
         slots = r.get("all") or ([r["any"]] if "any" in r else near)
         rules.append(Rule(id=r["id"], all=[_slot(s) for s in slots],
                           action=r.get("action", action), unless=list(r.get("unless", [])),
-                          note=r.get("note", ""), near=near, within=int(r.get("within", 3))))
+                          note=r.get("note", ""), near=near, within=int(r.get("within", 3)),
+                          anchor=list(r.get("anchor") or [])))
     sem = None
     if data.get("semantic"):
         s = data["semantic"]
@@ -420,7 +487,7 @@ def load_rules(extra_dirs: list[Path] = ()) -> RuleSet:
             raw = path.read_bytes()
             h.update(path.name.encode() + b"\0" + raw)
             try:
-                data = yaml.safe_load(raw) or {}
+                data = _load_yaml(raw) or {}
             except yaml.YAMLError as err:
                 raise InvalidParameter(f"policy pack {path} is not valid YAML: {err}") from err
             if shipped and "version" in data:
@@ -457,7 +524,7 @@ def load_rules(extra_dirs: list[Path] = ()) -> RuleSet:
     guard, languages = _load_languages(groups, masks, h)
     for cat in categories.values():
         for rule in cat.rules:
-            for name in [g for slot in rule.all for g in slot] + rule.unless:
+            for name in [g for slot in rule.all for g in slot] + rule.unless + rule.anchor:
                 if name not in groups:
                     raise InvalidParameter(f"{cat.source}: rule {rule.id} uses unknown term group {name!r}")
         for name in cat.semantic.gate if cat.semantic else []:
@@ -497,7 +564,7 @@ def _load_languages(groups: dict[str, Group], masks: list[str], h) -> tuple[set[
         raw = path.read_bytes()
         h.update(b"lang/" + path.name.encode() + b"\0" + raw)
         try:
-            data = yaml.safe_load(raw) or {}
+            data = _load_yaml(raw) or {}
         except yaml.YAMLError as err:
             raise InvalidParameter(f"language pack {path} is not valid YAML: {err}") from err
         lang = str(data.get("lang") or path.stem)
@@ -510,7 +577,7 @@ def _load_languages(groups: dict[str, Group], masks: list[str], h) -> tuple[set[
     if infl.is_file():
         raw = infl.read_bytes()
         h.update(b"lang/_inflections\0" + raw)
-        for lang, by_group in (yaml.safe_load(raw) or {}).items():
+        for lang, by_group in (_load_yaml(raw) or {}).items():
             for key, forms in (by_group or {}).items():
                 _add_terms(groups, key, forms, str(lang))
     gpath = LANG_DIR / "_guard.txt"

@@ -13,6 +13,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -51,12 +52,17 @@ class Embedder:
         finally:
             hf_logging.set_verbosity(verbosity)
         self.model.eval()
+        # The encoder runs on a thread of its own with one intra-op thread: a check embeds a few
+        # dozen tokens, where a second thread buys nothing, and on a busy CPU waiting for it at
+        # every layer cost 7x (benchmarks/policy.py); the caller's torch threads stay as set.
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="darkroom-policy-encoder",
+                                          initializer=torch.set_num_threads, initargs=(1,))
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self.load_seconds = time.perf_counter() - t0
 
-    def _forward(self, texts: list[str]) -> np.ndarray:
+    def _forward(self, texts: list[str], enc=None) -> np.ndarray:
         torch = self._torch
-        enc = self.tokenizer.encode_batch(texts)
+        enc = self.tokenizer.encode_batch(texts) if enc is None else enc
         width = max(len(e.ids) for e in enc)
         ids = torch.zeros((len(enc), width), dtype=torch.long)
         mask = torch.zeros((len(enc), width), dtype=torch.long)
@@ -76,17 +82,32 @@ class Embedder:
             return self._embed(texts, batch_size)
 
     def _embed(self, texts: list[str], batch_size: int) -> np.ndarray:
-        todo = sorted({t for t in texts if t not in self._cache}, key=len)
-        for i in range(0, len(todo), batch_size):
-            chunk = todo[i : i + batch_size]
-            for t, v in zip(chunk, self._forward(chunk)):
-                self._cache[t] = v
+        todo = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if todo:
+            encs = sorted(zip(self.tokenizer.encode_batch(todo), todo), key=lambda e: len(e[0].ids))
+            for chunk in _buckets(encs, batch_size):
+                vecs = self._worker.submit(self._forward, [t for _e, t in chunk], [e for e, _t in chunk]).result()
+                for (_e, t), v in zip(chunk, vecs):
+                    self._cache[t] = v
         out = np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, 384), np.float32)
         for t in texts:
             self._cache.move_to_end(t)
         while len(self._cache) > 32768:
             self._cache.popitem(last=False)
         return out
+
+
+def _buckets(encs: list, batch_size: int) -> list[list]:
+    """Consecutive runs of the (length-sorted) encodings: a batch is padded to its longest
+    member, so a new batch starts where padding would cost more than a third of it."""
+    out: list[list] = []
+    for item in encs:
+        n = len(item[0].ids)
+        if out and len(out[-1]) < batch_size and n <= max(8, 1.5 * len(out[-1][0][0].ids)):
+            out[-1].append(item)
+        else:
+            out.append([item])
+    return out
 
 
 def get_embedder() -> Embedder:
@@ -100,13 +121,15 @@ def get_embedder() -> Embedder:
 
 
 def segments(text: str, window: int = 14, stride: int = 10, limit: int = 12) -> list[str]:
-    """The whole (normalised) text plus overlapping word windows when it is long, so that
-    one harmful clause cannot hide among many quality tags. At most `limit` windows."""
+    """The whole (normalised) text, or overlapping word windows when it is long, so that
+    one harmful clause cannot hide among many quality tags (a long text as one sentence
+    says nothing the windows do not, and costs the most). At most `limit` windows."""
     words = text.split()
     if not words:
         return []
     out = [" ".join(words)]
     if len(words) > window + 4:
+        out = []
         starts = list(range(0, len(words) - window + stride, stride))
         if len(starts) > limit:  # very long text: spread the windows evenly
             step = len(starts) / limit
@@ -129,9 +152,11 @@ class SemanticIndex:
     def _ensure(self, emb: Embedder) -> None:
         if self._ref:
             return
+        ref, con = {}, {}  # filled aside, published at once: another thread may be reading
         for cid, c in self.categories.items():
-            self._ref[cid] = emb.embed(c.semantic.references)
-            self._con[cid] = emb.embed(c.semantic.contrast) if c.semantic.contrast else np.zeros((0, 384), np.float32)
+            ref[cid] = emb.embed(c.semantic.references)
+            con[cid] = emb.embed(c.semantic.contrast) if c.semantic.contrast else np.zeros((0, 384), np.float32)
+        self._con, self._ref = con, ref
 
     def scores(self, texts: list[str], category_ids: list[str]) -> dict[str, list[tuple[float, float, str, str]]]:
         """Per category, per text: (similarity, margin over contrast, segment, nearest reference)
@@ -201,7 +226,15 @@ class SignalIndex:
 
     def __init__(self, signal) -> None:
         self.signal = signal
-        self._ref = self._con = None
+        self._vectors = None
+
+    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(reference, contrast) vectors, embedded on first use (one tuple: thread-safe to publish)."""
+        if self._vectors is None:
+            emb = get_embedder()
+            con = emb.embed(self.signal.contrast) if self.signal.contrast else np.zeros((0, 384), np.float32)
+            self._vectors = (emb.embed(self.signal.references), con)
+        return self._vectors
 
     def best(self, segs: list[str]) -> tuple[float, float, str, str]:
         """(similarity, margin over the nearest contrast, segment, reference) of the segment
@@ -209,12 +242,10 @@ class SignalIndex:
         if not segs:
             return (-1.0, -2.0, "", "")
         emb = get_embedder()
-        if self._ref is None:
-            self._ref = emb.embed(self.signal.references)
-            self._con = emb.embed(self.signal.contrast) if self.signal.contrast else np.zeros((0, 384), np.float32)
+        ref, con = self.vectors()
         vecs = emb.embed(segs)
-        sims = vecs @ self._ref.T
-        csims = (vecs @ self._con.T).max(1) if len(self._con) else np.full(len(segs), -1.0)
+        sims = vecs @ ref.T
+        csims = (vecs @ con.T).max(1) if len(con) else np.full(len(segs), -1.0)
         best, best_key = (-1.0, -2.0, "", ""), (False, -9.0)
         for k in range(len(segs)):
             i = int(sims[k].argmax())

@@ -107,6 +107,17 @@ def weights(text: str, i: int) -> str:
     return re.sub(r"\w+", w, text)
 
 
+_LATIN_LOOKALIKES = {"а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "і": "i", "ј": "j",
+                     "ο": "o", "α": "a", "ε": "e", "ρ": "p", "τ": "t", "ν": "v", "κ": "k", "ι": "i"}
+
+
+def homoglyph(text: str) -> str:
+    """Latin letters replaced by Cyrillic/Greek look-alikes; in Cyrillic or Greek text, the
+    other way round (Latin "o" in "гoлый")."""
+    out = base.homoglyph(text)
+    return out if out != text else "".join(_LATIN_LOOKALIKES.get(c, c) for c in text)
+
+
 def pad_before(text: str) -> str:
     return ", ".join(PADDING) + ", " + text
 
@@ -117,7 +128,7 @@ def variants(text: str, i: int) -> dict[str, str]:
         "no_diacritics": no_diacritics(text),
         "separators": separators(text, i),
         "leet": base.leet(text),
-        "homoglyph": base.homoglyph(text),
+        "homoglyph": homoglyph(text),
         "zero_width": base.zero_width(text),
         "pad_before": pad_before(text),
         "pad_after": text + PAD_AFTER,
@@ -139,7 +150,13 @@ def frame(text: str, name: str) -> str:
 
 
 def seeds() -> dict:
-    return yaml.safe_load((HERE / "multilingual.yaml").read_text("utf-8"))
+    """multilingual.yaml, with the benign prompts of multilingual_benign.yaml added."""
+    data = yaml.safe_load((HERE / "multilingual.yaml").read_text("utf-8"))
+    more = yaml.safe_load((HERE / "multilingual_benign.yaml").read_text("utf-8")) or {}
+    for lang, prompts in more.items():
+        ben = data.setdefault(lang, {}).setdefault("benign", [])
+        ben += [p for p in prompts if p not in ben]
+    return data
 
 
 def build() -> list[MItem]:
