@@ -24,6 +24,8 @@ and neither side makes a warm-up picture: the timed call then also pages in the 
 
 Both processes get OMP_NUM_THREADS=threads and OMP_WAIT_POLICY=PASSIVE (which `import
 darkroom` sets by default; libgomp reads it when torch loads it, so it is set for both here).
+`import darkroom` also limits glibc to 2 malloc arenas (unless MALLOC_ARENA_MAX is set) and a
+finished job gives its freed memory back (malloc_trim); the diffusers side does not import darkroom.
 Peak RSS is the process's whole life: darkroom's includes the policy's sentence model.
 "RSS before" / "peak before" are the resident set and its peak just before the timed call
 (after loading and the warm-up), to tell what the timed call itself adds. Peak memory
@@ -89,11 +91,10 @@ def run_side(side: str, folder: str, steps: int, size: int, threads: int, warmup
         import torch
         from diffusers import StableDiffusionPipeline
 
-        from darkroom.develop.samplers import make_scheduler
-
+        # plain diffusers: darkroom is not imported here (it sets glibc's malloc arenas); the folder's
+        # scheduler is the DPM++ 2M Karras that build_model saved with darkroom's make_scheduler
         torch.set_num_threads(threads)
         pipe = StableDiffusionPipeline.from_pretrained(folder, local_files_only=True, safety_checker=None)
-        pipe.scheduler = make_scheduler("DPM++ 2M Karras", pipe.scheduler.config)
         pipe.set_progress_bar_config(disable=True)
 
         def generate(steps: int, size: int):

@@ -9,7 +9,8 @@ a. previews on vs off. The SD1.5 architecture with random weights (benchmarks/ov
    worst case: a preview of the latents and of the predicted x0 after every step) against
    previews=False, alternating. Besides the wall time of each job (submit to result) it
    reports the time spent inside the previewer (x0 + the two preview pictures, measured by
-   wrapping `Previewer.images` and `_Watch.x0` here; darkroom's code is not changed).
+   wrapping `Previewer.images`, which computes x0 too; darkroom's code is not changed). The
+   previewer picks its method by the decoder's cost (darkroom.develop.previews.choose_method).
 b. cancel latency. A job with many steps; `job.cancel()` right after the reader sees the
    step event --cancel-after (2); the time from cancel() to the 'cancelled' event (both
    time.time()), the denoising steps that still ran after cancel(), and the time of one
@@ -136,28 +137,21 @@ class PreviewClock:
     """Time spent computing previews (predicted x0 + the preview pictures), summed over the process."""
 
     def __init__(self):
-        from darkroom.develop import denoise
         from darkroom.studio import worker
 
         self.seconds, self.count, self._lock = 0.0, 0, threading.Lock()
         self.method: str | None = None
-        images, x0 = worker.Previewer.images, denoise._Watch.x0
+        images = worker.Previewer.images
         clock = self
 
-        def timed_images(previewer, latents, x0_tensor):
+        def timed_images(previewer, latents, x0_of):  # x0_of() (the predicted x0) runs inside
             start = time.perf_counter()
-            out = images(previewer, latents, x0_tensor)
+            out = images(previewer, latents, x0_of)
             clock.add(time.perf_counter() - start, count=1)
-            clock.method = previewer._choose(latents.shape[-1], latents.shape[-2], False)
+            clock.method = previewer.method
             return out
 
-        def timed_x0(watch):
-            start = time.perf_counter()
-            out = x0(watch)
-            clock.add(time.perf_counter() - start)
-            return out
-
-        worker.Previewer.images, denoise._Watch.x0 = timed_images, timed_x0
+        worker.Previewer.images = timed_images
 
     def add(self, seconds: float, count: int = 0) -> None:
         with self._lock:

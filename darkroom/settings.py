@@ -18,6 +18,8 @@ def _default_home() -> Path:
 class Settings:
     home: Path = field(default_factory=_default_home)
     device: str = field(default_factory=lambda: os.environ.get("DARKROOM_DEVICE", "auto"))
+    # precision: auto (float16 on CUDA, bfloat16 on a CPU with bf16 hardware, else float32), float32,
+    # bfloat16 or float16; a replay with "auto" uses the dtype its recipe records
     dtype: str = field(default_factory=lambda: os.environ.get("DARKROOM_DTYPE", "auto"))
     threads: int = field(default_factory=lambda: int(os.environ.get("DARKROOM_THREADS", "0")))
     model_cache_size: int = 2  # engines kept loaded (least recently used evicted; never one in use)

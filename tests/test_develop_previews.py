@@ -15,7 +15,8 @@ import torch
 from diffusers import DEISMultistepScheduler
 from PIL import Image
 
-from darkroom.develop.previews import APPROX, approx_rgb, choose_method, preview_image, tiny_vae_rgb, vae_rgb
+from darkroom.develop.previews import (APPROX, PreviewPace, approx_rgb, choose_method, preview_image, tiny_vae_rgb,
+                                       vae_rgb)
 from darkroom.develop.samplers import SAMPLERS, make_scheduler
 from darkroom.develop.x0 import predicted_x0, sigma_state
 
@@ -273,8 +274,41 @@ def test_preview_image_dispatches():
     assert isinstance(preview_image(latents, method="approx", family="sdxl"), Image.Image)
 
 
-def test_choose_method():
-    assert choose_method(8, 8, has_taesd=True) == "vae"  # the 64x64 mini model
-    assert choose_method(32, 32, has_taesd=False) == "vae"
-    assert choose_method(64, 64, has_taesd=True) == "taesd"
-    assert choose_method(64, 64, has_taesd=False) == "approx"
+def _vae_of(where: str):
+    """A VAE of a shipped config, its weights on the meta device (only the parameter count matters)."""
+    from diffusers import AutoencoderKL
+
+    with torch.device("meta"):
+        return AutoencoderKL.from_config(AutoencoderKL.load_config(REPO / "darkroom" / "models" / where / "vae"))
+
+
+def test_choose_method_by_the_decoders_cost():
+    mini, sd = _vae_of("mini"), _vae_of("configs/sd1")
+    assert choose_method(mini, 16, 16, has_taesd=True) == "vae"  # the 64x64 mini model
+    assert choose_method(mini, 32, 32, has_taesd=False) == "vae"
+    assert choose_method(mini, 64, 64, has_taesd=True) == "taesd"
+    assert choose_method(mini, 64, 64, has_taesd=False) == "approx"
+    # SD's 49M-parameter decoder costs more than a UNet step even at 256 px (32x32 latents)
+    assert choose_method(sd, 32, 32, has_taesd=False) == "approx"
+    assert choose_method(sd, 8, 8, has_taesd=True) == "taesd"
+
+
+def test_previews_paced_by_time_take_at_most_their_share():
+    now = [0.0]
+    pace = PreviewPace(interval=0.25, every=0, share=0.1, clock=lambda: now[0])
+    assert pace.due(1, 50)  # nothing shown yet
+    started = pace.start()
+    now[0] += 1.0  # a preview that took a second
+    pace.done(started)
+    now[0] += 8.9
+    assert not pace.due(2, 50)
+    now[0] += 0.2  # 9 s of denoising after a 1 s preview: 10 %
+    assert pace.due(3, 50)
+    assert pace.due(50, 50)  # the last step always shows
+    cheap = PreviewPace(interval=0.25, every=0, clock=lambda: now[0])
+    cheap.done(cheap.start())
+    now[0] += 0.2
+    assert not cheap.due(2, 50)  # the interval still holds for cheap previews
+    every = PreviewPace(interval=0.25, every=2, clock=lambda: now[0])
+    every.done(every.start())
+    assert [every.due(step, 5) for step in (2, 3, 4, 5)] == [True, False, True, True]  # as asked

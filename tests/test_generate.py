@@ -75,6 +75,9 @@ def test_every_sampler_is_deterministic(tiny_model, sampler):
     assert a.shape == (32, 32, 3)
     assert np.isfinite(a).all() and a.std() > 0
     assert np.array_equal(a, b), sampler
+    # the Studio always watches the steps (cancel, previews); watching must not change the picture
+    watched = develop_recipe(recipe, progress=lambda step, total: None)[-1].image
+    assert np.array_equal(a, np.asarray(watched)), f"{sampler}: watching the steps changed the picture"
 
 
 @pytest.mark.parametrize("args, message", [

@@ -42,10 +42,10 @@ def test_cli_round_trip(no_mini, tmp_path, capsys):
 
     assert main(["models", "list"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["NAME", "FAMILY", "SIZE", "HASH", "PATH"]
+    assert lines[0].split() == ["NAME", "KIND", "FAMILY", "SIZE", "HASH", "PATH"]
     assert lines[1].startswith("*") and BUILTIN_NAME in lines[1] and "(missing)" in lines[1]
-    assert lines[2].split()[:4] == ["tiny-sd1", "sd1", "32", sha[:10]]
-    assert lines[3].split()[:3] == ["tiny-sdxl", "sdxl", "32"]
+    assert lines[2].split()[:5] == ["tiny-sd1", "checkpoint", "sd1", "32", sha[:10]]
+    assert lines[3].split()[:4] == ["tiny-sdxl", "checkpoint", "sdxl", "32"]
 
     entry = Registry().resolve("tiny-sd1")
     assert (entry.format, entry.family, entry.sha256, entry.config_dir) == ("single_file", "sd1", sha, str(config))

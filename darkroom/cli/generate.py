@@ -29,6 +29,14 @@ def register(sub) -> None:
     add_step_arguments(hires, HiresStep, prefix="hires", skip=("op", "resize_width", "resize_height"))
     hires.add_argument("--hires-resize", type=parse_size, help="WxH target instead of --hires-scale "
                        "(keeps the aspect ratio, center-crops)")
+    from darkroom.develop.presets import PRESETS
+
+    parser.add_argument("--preset", choices=list(PRESETS), help="; ".join(f"{p.name}: {p.trades}"
+                                                                        for p in PRESETS.values()))
+    parser.add_argument("--precision", "--dtype", dest="precision",
+                        choices=("auto", "float32", "bfloat16", "float16"),
+                        help="weights and compute precision (default: $DARKROOM_DTYPE or auto: bfloat16 on a CPU "
+                        "with bf16 hardware, float16 on CUDA, else float32); recorded in the recipe")
     parser.add_argument("--model", "-m", help="registered model name or path (default: darkroom-mini)")
     parser.add_argument("-o", "--output", type=Path, default=Path("out"), help="output folder (default: ./out)")
     from darkroom.cli.common import add_output_arguments
@@ -61,7 +69,9 @@ def parse_size(text: str) -> tuple[int, int]:
 def build_recipe(args: argparse.Namespace, model_name: str):
     from darkroom.develop.recipe import GenerateStep, HiresStep, ModelRef, Recipe, describe_errors
 
-    values = step_values(args, GenerateStep)
+    from darkroom.develop.presets import apply_preset
+
+    values = apply_preset(getattr(args, "preset", None), step_values(args, GenerateStep))
     if args.size:
         values["width"], values["height"] = args.size
     hires = step_values(args, HiresStep, prefix="hires")
@@ -80,8 +90,9 @@ def build_recipe(args: argparse.Namespace, model_name: str):
 def run(args: argparse.Namespace) -> int:
     from darkroom.cli.common import follow, open_studio, output_options
 
-    studio = open_studio()
+    studio = open_studio(**({"dtype": args.precision} if getattr(args, "precision", None) else {}))
     recipe = build_recipe(args, args.model or studio.registry.default().name)
+    studio.warm_up(recipe)
     for picture in follow(studio.submit(recipe, out_dir=args.output, **output_options(args))):
         if picture.final:
             print(picture.path)

@@ -19,9 +19,10 @@ def register(sub) -> None:
     models = parser.add_subparsers(dest="models_command", required=True, metavar="ACTION")
 
     add = models.add_parser(
-        "add", help="register a .safetensors checkpoint (SD 1.x, 2.x, SDXL) or a diffusers folder",
-        description="Register a single-file .safetensors checkpoint (SD 1.x, SD 2.x, SDXL base) or a "
-                    "diffusers folder. Pickle checkpoints (.ckpt, .pt, .bin) are refused.",
+        "add", help="register a .safetensors checkpoint (SD 1.x, 2.x, SDXL), a diffusers folder, a LoRA or an embedding",
+        description="Register a single-file .safetensors checkpoint (SD 1.x, SD 2.x, SDXL base), a "
+                    "diffusers folder, a LoRA (kohya/A1111 or diffusers/peft) or a textual-inversion embedding "
+                    "(used by its name as the trigger word). Pickle files (.ckpt, .pt, .bin) are refused.",
     )
     add.add_argument("path", type=Path, help="a .safetensors file or a diffusers folder")
     add.add_argument("--name", help="the name to use it by (default: the file name)")
@@ -74,6 +75,19 @@ class _HashProgress:
 
 
 def run_add(args: argparse.Namespace) -> int:
+    from darkroom.models.networks import NetworkRegistry, is_network_file
+    from darkroom.settings import Settings
+
+    if is_network_file(args.path):
+        if args.prediction or args.config:
+            print("darkroom: note: --prediction and --config are for checkpoints; ignored for this file",
+                  file=sys.stderr)
+        net = NetworkRegistry(Settings()).add(args.path, name=args.name)
+        use = f"<lora:{net.name}:1>" if net.kind == "lora" else f"the word {net.name}"
+        detail = f"rank {net.rank}, {net.layers} layers" if net.kind == "lora" else f"{net.layers} vector(s)"
+        print(f"added {net.kind} {net.name}: {net.family}, {detail}, hash {net.short_hash} ({net.path}); "
+              f"use it in a prompt with {use}")
+        return 0
     progress = _HashProgress()
     try:
         entry = _registry().add(args.path, name=args.name, prediction=args.prediction, config_dir=args.config,
@@ -94,11 +108,16 @@ def run_list(args: argparse.Namespace) -> int:
     registry = _registry()
     entries = registry.list()
     default = entries[0].name  # the built-in darkroom-mini
-    rows = [("", "NAME", "FAMILY", "SIZE", "HASH", "PATH")]
+    from darkroom.models.networks import NetworkRegistry
+
+    rows = [("", "NAME", "KIND", "FAMILY", "SIZE", "HASH", "PATH")]
     for entry in entries:
         path = entry.path if entry.exists() else f"{entry.path} (missing)"
-        rows.append(("*" if entry.name == default else "", entry.name, entry.family, str(entry.native_size),
-                     entry.short_hash or "-", path))
+        rows.append(("*" if entry.name == default else "", entry.name, "checkpoint", entry.family,
+                     str(entry.native_size), entry.short_hash or "-", path))
+    for net in NetworkRegistry(registry.settings).list():
+        path = net.path if net.exists() else f"{net.path} (missing)"
+        rows.append(("", net.name, net.kind, net.family, "-", net.short_hash, path))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1])
@@ -106,6 +125,17 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_remove(args: argparse.Namespace) -> int:
-    entry = _registry().remove(args.name)
+    from darkroom.errors import UnknownModel
+    from darkroom.models.networks import NetworkRegistry
+
+    registry = _registry()
+    if args.name not in registry.names():
+        try:
+            net = NetworkRegistry(registry.settings).remove(args.name)
+        except UnknownModel:
+            raise registry._unknown(args.name, registry._load()) from None
+        print(f"removed {net.kind} {net.name} ({net.path}); the file was not touched")
+        return 0
+    entry = registry.remove(args.name)
     print(f"removed {entry.name} ({entry.path}); the file was not touched")
     return 0

@@ -33,4 +33,6 @@ class RunContext:
         """Prompt embeddings as pipeline kwargs, computed once per run."""
         kind = "inpaint" if self.engine.unet_in_channels == 9 else "txt2img"
         pipe = self.engine.pipeline(kind)
-        return self.prompts.encode(pipe, prompt, negative_prompt, clip_skip=clip_skip, device=self.engine.device)
+        adapters = self.engine.adapters.active if hasattr(self.engine, "adapters") else ()
+        return self.prompts.encode(pipe, prompt, negative_prompt, clip_skip=clip_skip, device=self.engine.device,
+                                   adapters=adapters)

@@ -10,12 +10,13 @@ once: no half-denoised latents come back (diffusers' `interrupt` flag would retu
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable, Literal
 
 import torch
 
-from darkroom.develop.samplers import make_scheduler
+from darkroom.develop.samplers import check_steps, make_scheduler
 from darkroom.develop.x0 import predicted_x0
 
 
@@ -33,6 +34,7 @@ class Pass:
     strength: float = 1.0
     mask: object = None  # inpaint: PIL "L" picture, white = repaint
     masked_latents: torch.Tensor | None = None  # inpaint: the masked picture's latents (9-channel UNets)
+    feature_cache: int = 0  # run the UNet in full every N-th call, else reuse its deep features (0, 1: off)
 
 
 @dataclass
@@ -50,8 +52,13 @@ Observer = Callable[[DenoiseStep], None]
 
 def denoise(engine, p: Pass, observe: Observer | None = None) -> torch.Tensor:
     """Run one pass and return its final latents."""
+    check_steps(p.sampler, p.steps)
     scheduler = make_scheduler(p.sampler, engine.scheduler_config)
     pipe = engine.view(p.kind, scheduler)
+    if p.feature_cache > 1:
+        from darkroom.develop.featurecache import cached_unet
+
+        pipe.register_modules(unet=cached_unet(pipe.unet, p.feature_cache))
     watch = _Watch(scheduler, observe)
     kwargs = dict(**p.embeds, num_inference_steps=p.steps, guidance_scale=p.cfg, generator=p.generator,
                   output_type="latent", callback_on_step_end=watch.step_end)
@@ -72,7 +79,9 @@ class _Watch:
         self.last: tuple | None = None
         if observe is not None:
             self._step = scheduler.step
-            scheduler.step = self.scheduler_step  # this call's own scheduler instance
+            # this call's own scheduler instance. The wrapper keeps step's signature: pipelines pass
+            # `generator` only to a step that names it, and ancestral samplers draw their noise from it.
+            scheduler.step = functools.update_wrapper(functools.partial(_Watch.scheduler_step, self), self._step)
 
     def scheduler_step(self, model_output, timestep, sample, *args, **kwargs):
         kwargs["return_dict"] = True

@@ -119,6 +119,7 @@ Cfg = Annotated[float, Field(ge=0.0, le=30.0)]
 Denoise = Annotated[float, Field(ge=0.0, le=1.0)]
 ClipSkip = Annotated[int, Field(ge=1, le=12)]
 MaskBlur = Annotated[int, Field(ge=0, le=64)]
+FeatureCache = Annotated[int, Field(ge=0, le=10)]
 Side = multiple_of_8(8, MAX_SIDE)
 ImageRef = Annotated[str, AfterValidator(_check_input_ref)]
 Sampler = choice("sampler", lambda: SAMPLERS)
@@ -141,6 +142,9 @@ class PassStep(StepModel):
                                     de="Sampler (A1111-Name); leer: der des vorigen Schritts.")
     clip_skip: ClipSkip | None = param(None, en="Clip skip; empty: the previous step's.",
                                        de="Clip skip; leer: der des vorigen Schritts.")
+    feature_cache: FeatureCache | None = param(
+        None, en="Feature cache interval (DeepCache); empty: the previous step's.",
+        de="Intervall des Feature-Caches (DeepCache); leer: das des vorigen Schritts.")
 
 
 class ImageStep(PassStep):

@@ -18,6 +18,7 @@ from darkroom.develop.fields import (
     MAX_SEED,
     Cfg,
     ClipSkip,
+    FeatureCache,
     Sampler,
     Seed,
     Side,
@@ -55,6 +56,11 @@ class GenerateStep(StepModel):
                             de="Anzahl Bilder, mit Startwerten seed, seed+1, ...")
     clip_skip: ClipSkip = param(1, en="Use the text encoder's n-th last layer (A1111 'Clip skip').",
                                 de="Die n-letzte Schicht des Text-Encoders verwenden (A1111 'Clip skip').")
+    feature_cache: FeatureCache = param(
+        0, en="Feature cache (DeepCache): run the whole UNet only every N-th step and reuse its deep features "
+        "in between; 2-3 is about 1.5-2x faster for a small loss of detail; 0: off.",
+        de="Feature-Cache (DeepCache): das ganze UNet nur jeden N-ten Schritt rechnen, dazwischen seine tiefen "
+        "Merkmale wiederverwenden; 2-3 ist etwa 1,5-2x schneller bei etwas weniger Detail; 0: aus.")
 
     @field_validator("prompt")
     @classmethod
@@ -100,7 +106,8 @@ def run_generate(ctx: RunContext, step: GenerateStep) -> Frame:
     latents = denoise(ctx.engine, Pass(
         "txt2img", sampler=step.sampler, steps=step.steps, cfg=step.cfg,
         embeds=ctx.encode(step.prompt, step.negative_prompt, step.clip_skip),
-        generator=noise_generator(step.seed), width=step.width, height=step.height), ctx.observe)
+        generator=noise_generator(step.seed), width=step.width, height=step.height,
+        feature_cache=step.feature_cache), ctx.observe)
     return Frame(image=decode(ctx.engine, latents), latents=latents)
 
 

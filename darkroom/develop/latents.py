@@ -30,9 +30,18 @@ def _fits_one_tile(vae, tensor: torch.Tensor, latent: bool) -> bool:
     return tensor.shape[-1] <= limit and tensor.shape[-2] <= limit
 
 
-def decode(engine, latents: torch.Tensor, tiled: bool = False) -> Image.Image:
+def _auto(tiled: bool | None, tensor: torch.Tensor, factor: int) -> bool:
+    """None: tile when the picture has more pixels than TILE_ABOVE."""
+    if tiled is not None:
+        return tiled
+    return tensor.shape[-1] * tensor.shape[-2] * factor * factor > TILE_ABOVE
+
+
+def decode(engine, latents: torch.Tensor, tiled: bool | None = None) -> Image.Image:
+    """The picture of `latents`; `tiled` None: tiled when it is bigger than TILE_ABOVE."""
     vae = engine.vae_for_call()
     z = latents.to(vae.dtype) / vae.config.scaling_factor
+    tiled = _auto(tiled, z, 2 ** (len(vae.config.block_out_channels) - 1))
     with torch.no_grad():
         if tiled and not _fits_one_tile(vae, z, latent=True):
             image = vae.tiled_decode(z, return_dict=False)[0]
@@ -46,11 +55,12 @@ def pixels_to_tensor(engine, image: Image.Image) -> torch.Tensor:
     return any_pipeline(engine).image_processor.preprocess(image.convert("RGB"))
 
 
-def encode_tensor(engine, pixels: torch.Tensor, tiled: bool = False) -> torch.Tensor:
+def encode_tensor(engine, pixels: torch.Tensor, tiled: bool | None = None) -> torch.Tensor:
     from diffusers.models.autoencoders.vae import DiagonalGaussianDistribution
 
     vae = engine.vae_for_call()
     x = pixels.to(engine.device, vae.dtype)
+    tiled = _auto(tiled, x, 1)
     with torch.no_grad():
         if tiled and not _fits_one_tile(vae, x, latent=False):
             dist = DiagonalGaussianDistribution(vae._tiled_encode(x))
@@ -60,5 +70,5 @@ def encode_tensor(engine, pixels: torch.Tensor, tiled: bool = False) -> torch.Te
     return latents.to(engine.dtype)
 
 
-def encode(engine, image: Image.Image, tiled: bool = False) -> torch.Tensor:
+def encode(engine, image: Image.Image, tiled: bool | None = None) -> torch.Tensor:
     return encode_tensor(engine, pixels_to_tensor(engine, image), tiled)

@@ -12,7 +12,7 @@ from darkroom.develop.generate import noise_generator
 from darkroom.develop.recipe import MAX_SEED, GenerateStep, PassStep
 from darkroom.errors import InvalidParameter
 
-INHERITED = ("prompt", "negative_prompt", "cfg", "sampler", "clip_skip")
+INHERITED = ("prompt", "negative_prompt", "cfg", "sampler", "clip_skip", "feature_cache")
 _DEFAULTS = {name: GenerateStep.model_fields[name].default for name in (*INHERITED, "steps") if name != "prompt"}
 _DEFAULTS["prompt"] = None
 
@@ -65,4 +65,5 @@ def img2img_latents(ctx: RunContext, latents: torch.Tensor, step, *, strength: f
     return denoise(ctx.engine, Pass(
         "img2img", sampler=step.sampler, steps=schedule, cfg=step.cfg,
         embeds=ctx.encode(step.prompt, step.negative_prompt, step.clip_skip),
-        generator=noise_generator(step.seed), latents=latents, strength=strength), ctx.observe)
+        generator=noise_generator(step.seed), latents=latents, strength=strength,
+        feature_cache=step.feature_cache or 0), ctx.observe)

@@ -1,13 +1,16 @@
 """Cheap preview pictures of latents, for showing a picture while it is being denoised.
 
-Three ways, from dearest to cheapest: the model's own VAE ("vae", exact, fine for the tiny
-latents of the 64x64 mini model), a registered TAESD (diffusers AutoencoderTiny, "taesd"),
-and a fixed 4x3 linear map from latent channels to RGB ("approx", AUTOMATIC1111's "Approx
-cheap", one picture pixel per latent pixel). None of them changes the model it is given:
-previews run between steps of a job that keeps using the same VAE.
+Three ways, from dearest to cheapest: the model's own VAE ("vae", exact, chosen only when its
+decoder is small: the mini model's, not SD's), a registered TAESD (diffusers AutoencoderTiny,
+"taesd"), and a fixed 4x3 linear map from latent channels to RGB ("approx", AUTOMATIC1111's
+"Approx cheap", one picture pixel per latent pixel). None of them changes the model it is given:
+previews run between steps of a job that keeps using the same VAE. `PreviewPace` decides when:
+paced by time, previews take at most PREVIEW_SHARE of a job, by their measured cost.
 """
 
 from __future__ import annotations
+
+import time
 
 import torch
 from PIL import Image
@@ -30,13 +33,55 @@ APPROX = {
     ),
 }
 METHODS = ("vae", "approx", "taesd")
-VAE_UP_TO = 32 * 32  # latent pixels a full VAE decode previews cheaper than a UNet step
+VAE_UP_TO = 32 * 32  # latent pixels beyond which a full decode only makes a picture to shrink
+# decoder parameters x latent pixels (a measure of a decode's work) that a preview may cost: darkroom-mini's
+# decoder (0.41M parameters) at 32x32 latents. SD's (49M) costs 120x that at 32x32 (256 px): more than a step.
+VAE_BUDGET = 420_000 * VAE_UP_TO
+PREVIEW_SHARE = 0.10  # of the denoising time, at most, that previews paced by time may take
 
 
-def choose_method(latent_width: int, latent_height: int, has_taesd: bool) -> str:
-    if latent_width * latent_height <= VAE_UP_TO:
+def decoder_parameters(vae) -> int:
+    """Parameters of the part of `vae` that decodes (all of it if it has no `decoder`)."""
+    part = getattr(vae, "decoder", None) or vae
+    return sum(p.numel() for p in part.parameters())
+
+
+def choose_method(vae, latent_width: int, latent_height: int, has_taesd: bool) -> str:
+    """The model's own VAE when a decode is cheap (a small decoder, small latents), else a
+    registered TAESD, else the linear map."""
+    pixels = latent_width * latent_height
+    if vae is not None and pixels <= VAE_UP_TO and decoder_parameters(vae) * pixels <= VAE_BUDGET:
         return "vae"
     return "taesd" if has_taesd else "approx"
+
+
+class PreviewPace:
+    """When a job shows its next preview. With `every` N steps (or `interval` 0: every step) as
+    asked; paced by time, at least `interval` seconds apart and never more than `share` of the
+    time: a preview that took c seconds waits c * (1 - share) / share seconds of denoising.
+    The first and the last step always show one."""
+
+    def __init__(self, interval: float, every: int, share: float = PREVIEW_SHARE, clock=time.perf_counter):
+        self.interval, self.every, self.share, self.clock = interval, every, share, clock
+        self.cost = 0.0  # seconds the latest preview took
+        self.shown = 0
+        self._end: float | None = None  # when the latest preview was done
+
+    def due(self, step: int, total: int) -> bool:
+        if self._end is None or step == total:
+            return True
+        if self.every:
+            return step % self.every == 0
+        if self.interval <= 0:
+            return True
+        return self.clock() - self._end >= max(self.interval, self.cost * (1 - self.share) / self.share)
+
+    def start(self) -> float:
+        return self.clock()
+
+    def done(self, started: float) -> None:
+        self._end = self.clock()
+        self.cost, self.shown = self._end - started, self.shown + 1
 
 
 def preview_image(latents: torch.Tensor, *, method: str, family: str, vae=None, scaling_factor: float = 0.18215,

@@ -13,7 +13,7 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer, model_validator
 
 from darkroom.develop.fields import (INPUT_REF, MAX_PIXELS, MAX_SEED, MAX_SIDE, PassStep, StepModel, check_text,
                                      param)
@@ -26,7 +26,7 @@ from darkroom.errors import InvalidParameter
 
 __all__ = ["INPUT_REF", "MAX_PIXELS", "MAX_SEED", "MAX_SIDE", "RECIPE_VERSION", "STEP_TYPES", "BoxZone",
            "DetectZone", "EllipseZone", "GenerateStep", "HiresStep", "Img2ImgStep", "InpaintStep", "MaskZone",
-           "ModelRef", "PassStep", "Recipe", "Runtime", "Step", "StepModel", "Zone", "canonical_json",
+           "ModelRef", "NetworkRef", "PassStep", "Recipe", "Runtime", "Step", "StepModel", "Zone", "canonical_json",
            "describe_errors", "param"]
 
 RECIPE_VERSION = 1
@@ -46,6 +46,23 @@ class ModelRef(BaseModel):
     def _valid_text(cls, data: Any) -> Any:
         check_text(data)
         return data
+
+
+class NetworkRef(BaseModel):
+    """A LoRA (from a `<lora:name:weight>` tag) or an embedding (its trigger word) the run applied."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["lora", "embedding"] = param("lora", en="LoRA or textual-inversion embedding.",
+                                               de="LoRA oder Textual-Inversion-Embedding.")
+    name: str = param(max_length=100, en="Registered name (the tag's or trigger word).",
+                      de="Registrierter Name (aus dem Tag oder das Triggerwort).")
+    sha256: str | None = param(None, pattern=r"^[0-9a-f]{64}$", en="SHA-256 of the file.",
+                               de="SHA-256 der Datei.")
+    hash: str | None = param(None, pattern=r"^[0-9a-f]{10,12}$", en="A1111's short hash (Lora hashes / TI hashes).",
+                             de="A1111s Kurz-Hash (Lora hashes / TI hashes).")
+    weight: float = param(1.0, ge=-10, le=10, allow_inf_nan=False, en="LoRA strength (1 for an embedding).",
+                          de="LoRA-Stärke (1 bei einem Embedding).")
 
 
 class Runtime(BaseModel):
@@ -68,6 +85,14 @@ class Recipe(BaseModel):
     model: ModelRef
     steps: list[Step] = Field(min_length=1)
     runtime: Runtime | None = None
+    networks: list[NetworkRef] = Field(default_factory=list, max_length=32)
+
+    @model_serializer(mode="wrap")
+    def _without_empty_networks(self, handler):
+        data = handler(self)
+        if isinstance(data, dict) and not data.get("networks"):
+            data.pop("networks", None)  # a recipe without LoRAs keeps the JSON (and hash) it always had
+        return data
 
     def canonical_json(self) -> str:
         return canonical_json(self.model_dump(mode="json"))

@@ -130,7 +130,7 @@ def run_chain(run: Run, batch_index: int, batch_size: int, *, resolved: list | N
             ctx.observe = partial(run.observe, Where(batch_index, index, step.op))
         frame = STEPS[step.op](ctx, frame, step, index)
         done.append(step)
-        single = Recipe(model=model, steps=list(done), runtime=runtime)
+        single = Recipe(model=model, steps=list(done), runtime=runtime, networks=recipe.networks)
         developed = Developed(image=frame.image, recipe=single, infotext=describe(single, engine, batch_index,
                                                                                      batch_size, frame.image.size),
                               batch_index=batch_index, step_index=index, parent=parent,
@@ -184,5 +184,16 @@ def describe(recipe: Recipe, engine, batch_index: int, batch_size: int, size: tu
         params["Size"] = f"{size[0]}x{size[1]}"
     for step in steps[at + 1:]:
         params.update(step_type(step.op).infotext(step, base))
+    params.update(network_hashes(recipe))
     params["Version"] = f"darkroom {__version__}"
     return infotext(base.prompt, base.negative_prompt or "", params)
+
+
+def network_hashes(recipe: Recipe) -> dict:
+    """A1111's `Lora hashes: "name: 12hex, ..."` and `TI hashes: "name: 12hex"`."""
+    params = {}
+    for kind, key in (("lora", "Lora hashes"), ("embedding", "TI hashes")):
+        refs = [n for n in recipe.networks if n.kind == kind]
+        if refs:
+            params[key] = ", ".join(f"{n.name}: {n.hash or (n.sha256 or '')[:12]}" for n in refs)
+    return params

@@ -18,6 +18,7 @@ class Sampler:
     name: str
     scheduler: str
     options: dict = field(default_factory=dict)
+    max_steps: int | None = None  # the longest schedule it can make
 
 
 def _karras(**options) -> dict:
@@ -50,7 +51,9 @@ SAMPLERS: dict[str, Sampler] = {
         Sampler("PLMS", "PNDMScheduler", {"skip_prk_steps": True}),
         Sampler("UniPC", "UniPCMultistepScheduler"),
         Sampler("DEIS", "DEISMultistepScheduler"),
-        Sampler("LCM", "LCMScheduler"),
+        # few-step sampling for an LCM-LoRA or an LCM/Turbo checkpoint: 2-8 steps, CFG 1-2 (CFG 1 runs
+        # no unconditional pass: half the UNet work); on a plain model it gives blurry pictures
+        Sampler("LCM", "LCMScheduler", max_steps=50),
     ]
 }
 
@@ -67,6 +70,14 @@ def canonical_name(name: str) -> str:
         valid = ", ".join(SAMPLERS)
         raise InvalidParameter(f"unknown sampler {name!r}; choose one of: {valid}")
     return found
+
+
+def check_steps(name: str, steps: int) -> None:
+    """Refuse a schedule longer than the sampler can make (LCM: its 50 original steps)."""
+    limit = SAMPLERS[canonical_name(name)].max_steps
+    if limit is not None and steps > limit:
+        raise InvalidParameter(f"the {canonical_name(name)} sampler makes at most {limit} steps, not {steps} "
+                               "(in img2img: steps / denoise); it is meant for 2-8 steps")
 
 
 def make_scheduler(name: str, base_config):

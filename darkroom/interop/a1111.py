@@ -24,6 +24,8 @@ GENERATE = {"Steps", "Sampler", "CFG scale", "Seed", "Size", "Model", "Clip skip
 HIRES = {"Denoising strength", "Hires upscale", "Hires resize", "Hires steps", "Hires upscaler", "Hires prompt",
          "Hires negative prompt", "Hires sampler", "Hires CFG Scale", "Hires seed"}
 IMG2IMG_ONLY = {"Mask blur", "Inpaint area", "Masked area padding", "Masked content", "Outpaint"}
+NETWORKS = {"Lora hashes": "lora", "TI hashes": "embedding"}
+_HASH = re.compile(r"^[0-9a-f]{10,12}$")
 
 
 def parse(text: str) -> dict:
@@ -62,7 +64,7 @@ def to_recipe(text: str, model: str | None = None) -> tuple[dict | None, list[st
     fields = parse(text)
     unmapped: list[str] = []
     for key, value in fields.items():
-        if key not in GENERATE | HIRES | IGNORED | {"Prompt", "Negative prompt"}:
+        if key not in GENERATE | HIRES | IGNORED | set(NETWORKS) | {"Prompt", "Negative prompt"}:
             unmapped.append(f"{key}: {value}")
     if any(k in fields for k in IMG2IMG_ONLY) or ("Denoising strength" in fields
                                                   and not any(k.startswith("Hires") for k in fields)):
@@ -111,4 +113,28 @@ def to_recipe(text: str, model: str | None = None) -> tuple[dict | None, list[st
     name = model or fields.get("Model")
     if not name:
         unmapped.append("Model: not in the infotext (give --model)")
-    return {"darkroom_recipe": 1, "model": {"name": name or "unknown"}, "steps": steps}, unmapped
+    recipe = {"darkroom_recipe": 1, "model": {"name": name or "unknown"}, "steps": steps}
+    networks = _networks(fields, unmapped)
+    if networks:
+        recipe["networks"] = networks
+    return recipe, unmapped
+
+
+def _networks(fields: dict, unmapped: list[str]) -> list[dict]:
+    """`Lora hashes: "name: 12hex, ..."` and `TI hashes: ...` as the recipe's networks; a LoRA's weight
+    is its `<lora:name:weight>` tag's in the prompt (the tag stays there: it is what applies it)."""
+    from darkroom.prompt.syntax import network_tags
+
+    weights = {t.name: t.weight for t in network_tags(fields["Prompt"] + "\n" + fields["Negative prompt"])}
+    out = []
+    for key, kind in NETWORKS.items():
+        for item in filter(None, (part.strip() for part in fields.get(key, "").split(","))):
+            name, _, short = (x.strip() for x in item.rpartition(":"))
+            if not name or not _HASH.match(short.lower()) or (kind == "lora" and name not in weights):
+                unmapped.append(f"{key}: {item}")
+                continue
+            ref = {"kind": kind, "name": name, "hash": short.lower()}
+            if kind == "lora":
+                ref["weight"] = weights[name]
+            out.append(ref)
+    return out

@@ -33,9 +33,12 @@ class Reading:
                 "size": self.size, "shape": self.shape}
 
 
-def nearest_color(rgb) -> str:
-    d = ((_PALETTE - np.asarray(rgb, dtype=np.float32)[None]) ** 2).sum(1)
-    return world.COLOR_NAMES[int(d.argmin())]
+def nearest_color(rgb, colors: dict | None = None) -> str:
+    """The nearest named colour: of the world's eight, or of `colors` (name -> RGB; e.g. with a colour a LoRA taught)."""
+    names = list(colors) if colors else world.COLOR_NAMES
+    palette = np.array(list(colors.values()), dtype=np.float32) if colors else _PALETTE
+    d = ((palette - np.asarray(rgb, dtype=np.float32)[None]) ** 2).sum(1)
+    return names[int(d.argmin())]
 
 
 def to_array(img) -> np.ndarray:
@@ -61,7 +64,7 @@ def _denoise(mask: np.ndarray) -> np.ndarray:
     return mask & (n >= 2)
 
 
-def analyze(img, region: tuple[slice, slice] | None = None, background_rgb=None) -> Reading:
+def analyze(img, region: tuple[slice, slice] | None = None, background_rgb=None, colors: dict | None = None) -> Reading:
     """Read the attributes of the (main) object of an image.
 
     ``region`` restricts the object search to part of the image (e.g. the right half);
@@ -69,7 +72,7 @@ def analyze(img, region: tuple[slice, slice] | None = None, background_rgb=None)
     """
     a = to_array(img)
     bg_rgb = border_background(a) if background_rgb is None else np.asarray(background_rgb, np.float32)
-    bg = nearest_color(bg_rgb)
+    bg = nearest_color(bg_rgb, colors)
     dist = np.sqrt(((a - bg_rgb[None, None]) ** 2).sum(-1))
     if region is not None:
         keep = np.zeros_like(dist, dtype=bool)
@@ -83,7 +86,7 @@ def analyze(img, region: tuple[slice, slice] | None = None, background_rgb=None)
     if area < 12:
         return Reading(bg, None, None, None, None, area)
     ys, xs = np.nonzero(mask)
-    color = nearest_color(np.median(a[mask], 0))
+    color = nearest_color(np.median(a[mask], 0), colors)
     cx, cy = xs.mean() + 0.5, ys.mean() + 0.5
     pos = min(world.POSITIONS, key=lambda p: (world.POSITIONS[p][0] - cx) ** 2 + (world.POSITIONS[p][1] - cy) ** 2)
     x0, x1 = xs.min(), xs.max()

@@ -65,17 +65,41 @@ def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
     return device
 
 
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bfloat16 in hardware (AVX512-BF16 or AMX). Elsewhere torch emulates it:
+    on an AVX2 EPYC a bf16 convolution measured 10-200x slower than float32."""
+    cpu = torch.cpu
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(bool(getattr(cpu, name, lambda: False)()) for name in probes)
+
+
 def resolve_dtype(name: str | torch.dtype | None, device: torch.device) -> torch.dtype:
-    """"auto" is float16 on CUDA and float32 on CPU."""
+    """"auto" is float16 on CUDA, bfloat16 on a CPU with bf16 hardware, else float32."""
     if isinstance(name, torch.dtype):
         return name
     name = (name or "auto").strip().lower()
     if name == "auto":
-        return torch.float16 if device.type == "cuda" else torch.float32
+        if device.type == "cuda":
+            return torch.float16
+        return torch.bfloat16 if cpu_has_bf16() else torch.float32
     try:
         return DTYPES[name.removeprefix("torch.")]
     except KeyError:
         raise InvalidParameter(f"unknown dtype {name!r}; use auto, float32, float16 or bfloat16") from None
+
+
+def dtype_for_recipe(settings: Settings, runtime) -> str:
+    """The dtype setting for a recipe's run. An explicit setting wins; with "auto", the dtype its
+    runtime records, if it was made on this kind of device: a replay is bit-identical only in the
+    same dtype (bfloat16 on a CPU without bf16 hardware is emulated: exact, but slow)."""
+    recorded = getattr(runtime, "dtype", None)
+    if (settings.dtype or "auto").strip().lower() != "auto" or recorded not in DTYPES:
+        return settings.dtype
+    try:
+        made_on = torch.device(runtime.device).type
+    except RuntimeError:
+        return settings.dtype
+    return recorded if made_on == resolve_device(settings.device).type else settings.dtype
 
 
 # ---------------------------------------------------------------------------- pieces
@@ -121,24 +145,36 @@ def make_scheduler(config: dict | str | Path, prediction: str | None = None):
     return cls.from_config(dict(config), **overrides)
 
 
+_QUIET_LOCK = threading.Lock()
+_quiet_depth = 0
+
+
 @contextmanager
 def _quiet():
-    """No progress bars or INFO chatter while loading."""
+    """No progress bars or INFO chatter from diffusers and transformers while loading; loads in
+    several threads at once (a warm-up beside a job) count, so the last one out restores them."""
     from diffusers.utils import logging as dlog
+    from transformers.utils import logging as tlog
 
-    loggers = [logging.getLogger(name) for name in ("diffusers", "transformers")]
-    levels = [lg.level for lg in loggers]
-    bars_were_on = dlog.is_progress_bar_enabled()
-    dlog.disable_progress_bar()
-    for lg in loggers:
-        lg.setLevel(logging.ERROR)
+    global _quiet_depth
+    libraries = (dlog, tlog)
+    with _QUIET_LOCK:
+        if _quiet_depth == 0:
+            _quiet.saved = [(lib.is_progress_bar_enabled(), lib.get_verbosity()) for lib in libraries]
+            for lib in libraries:
+                lib.disable_progress_bar()
+                lib.set_verbosity(logging.ERROR)
+        _quiet_depth += 1
     try:
         yield
     finally:
-        for lg, level in zip(loggers, levels):
-            lg.setLevel(level)
-        if bars_were_on:
-            dlog.enable_progress_bar()
+        with _QUIET_LOCK:
+            _quiet_depth -= 1
+            if _quiet_depth == 0:
+                for lib, (bars, level) in zip(libraries, _quiet.saved):
+                    lib.set_verbosity(level)
+                    if bars:
+                        lib.enable_progress_bar()
 
 
 def _pipeline_class(xl: bool, kind: str):
@@ -200,7 +236,8 @@ def load_engine(entry: ModelEntry, device: str | torch.device | None = None, dty
     """Load a model, uncached (`darkroom.models.cache.get_engine` is the cached way).
 
     `device` / `dtype` default to the settings' ("auto": CUDA + float16 if available, else CPU +
-    float32). `config_dir` overrides the config folder of a single file (tests, unusual models).
+    bfloat16 where it has bf16 hardware, float32 elsewhere; a bf16 VAE needs no upcast, its range is
+    float32's). `config_dir` overrides the config folder of a single file (tests, unusual models).
     The file is checked again (pickle, header, family) and its hash compared with the entry's.
     """
     settings = settings or Settings()
@@ -247,8 +284,20 @@ class Engine:
         pipe.set_progress_bar_config(disable=True)
         base_kind = next(k for k, cls in PIPELINES[self.is_xl].items() if cls == type(pipe).__name__)
         self._pipelines = {base_kind: pipe}
+        self.base_kind = base_kind
         self._lock = threading.Lock()
         self._vae32 = None
+        self._adapters = None
+
+    @property
+    def adapters(self):
+        """The LoRAs and embeddings applied to this engine (darkroom.models.networks.Adapters)."""
+        from darkroom.models.networks import Adapters
+
+        with self._lock:
+            if self._adapters is None:
+                self._adapters = Adapters(self)
+        return self._adapters
 
     @property
     def native_size(self) -> int:

@@ -153,6 +153,16 @@ def _default_device(pipe, encoders: list[_Encoder]) -> torch.device:
     return torch.device(device)
 
 
+def with_embeddings(pipe, text: str) -> str:
+    """A textual-inversion trigger word of several vectors stands for all its tokens (`name name_1
+    ...`), as diffusers' `maybe_convert_prompt` writes it; other text is unchanged."""
+    convert = getattr(pipe, "maybe_convert_prompt", None)
+    tokenizer = getattr(pipe, "tokenizer", None)
+    if convert is None or tokenizer is None or not any(t.endswith("_1") for t in tokenizer.get_added_vocab()):
+        return text
+    return convert(text, tokenizer)
+
+
 def encode_prompt(
     pipe,
     prompt: str | list[str],
@@ -178,7 +188,7 @@ def encode_prompt(
     device = torch.device(device) if device is not None else _default_device(pipe, encoders)
 
     texts = prompts + negatives
-    parsed = {t: parse(t) for t in texts}
+    parsed = {t: parse(with_embeddings(pipe, t)) for t in texts}
     tokenized: list[list[TokenizedPrompt]] = [
         [tokenize_prompt(e.tokenizer, parsed[t], e.spec) for e in encoders] for t in texts
     ]
@@ -239,7 +249,9 @@ class PromptCache:
         *,
         clip_skip: int = 1,
         device: str | torch.device | None = None,
+        adapters: tuple = (),
     ) -> dict[str, torch.Tensor]:
+        """`adapters`: the LoRAs and embeddings in force (darkroom.models.networks.adapter_key); part of the key."""
         owner = getattr(pipe, "text_encoder", None) or getattr(pipe, "text_encoder_2", None)
         if owner is None:
             return encode_prompt(pipe, prompt, negative_prompt, clip_skip=clip_skip, device=device)
@@ -252,6 +264,7 @@ class PromptCache:
             clip_skip,
             str(device),
             components,
+            adapters,
         )
         with self._lock:
             entries = self._by_model.setdefault(owner, OrderedDict())

@@ -24,6 +24,7 @@ encode.py.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import NamedTuple, Union
@@ -93,8 +94,47 @@ _LEXER = re.compile(
 _BREAK = re.compile(r"\s*\bBREAK\b\s*", re.DOTALL)
 
 
+LORA_TAG = re.compile(r"<lora:([^<>]*)>", re.IGNORECASE)
+MAX_LORA_WEIGHT = 10.0
+
+
+class NetworkTag(NamedTuple):
+    """An A1111 extra-network tag, `<lora:name:0.8>`: a LoRA applied to the whole picture."""
+
+    name: str
+    weight: float
+
+
+def network_tags(text: str) -> list[NetworkTag]:
+    """The `<lora:name[:weight]>` tags of a prompt, in order (weight 1 when left out)."""
+    from darkroom.errors import InvalidParameter
+
+    tags = []
+    for match in LORA_TAG.finditer(text):
+        name, _, rest = match.group(1).partition(":")
+        weight_text = rest.split(":")[0].strip() or "1"
+        try:
+            weight = float(weight_text)
+        except ValueError:
+            weight = math.nan
+        if not math.isfinite(weight) or abs(weight) > MAX_LORA_WEIGHT:
+            raise InvalidParameter(f"{match.group(0)[:80]}: the weight must be a number from -{MAX_LORA_WEIGHT:g} "
+                                   f"to {MAX_LORA_WEIGHT:g}, e.g. <lora:{name.strip()[:40]}:0.8>")
+        if not name.strip():
+            raise InvalidParameter(f"{match.group(0)[:80]}: name the LoRA, e.g. <lora:name:0.8>")
+        tags.append(NetworkTag(name.strip(), weight))
+    return tags
+
+
+def strip_network_tags(text: str) -> str:
+    """The prompt without its `<lora:...>` tags: they choose networks, they are not text to encode."""
+    return LORA_TAG.sub("", text)
+
+
 def parse(text: str) -> ParsedPrompt:
-    """Parse `text` into weighted fragments and BREAKs, with notes on tolerated mistakes."""
+    """Parse `text` into weighted fragments and BREAKs, with notes on tolerated mistakes.
+    `<lora:...>` tags are left out (positions in notes are those of the text without them)."""
+    source, text = text, strip_network_tags(text)
     entries: list[list] = []  # [text, weight] or [BREAK, None], mutable while brackets close
     notes: list[SyntaxNote] = []
     rounds: list[tuple[int, int]] = []  # (index into entries, character position)
@@ -176,7 +216,7 @@ def parse(text: str) -> ParsedPrompt:
 
     parts: list[Part] = [BREAK if e[0] is BREAK else Fragment(e[0], e[1]) for e in merged]
     notes.sort(key=lambda n: n.position)
-    return ParsedPrompt(text=text, parts=parts, notes=notes)
+    return ParsedPrompt(text=source, parts=parts, notes=notes)
 
 
 def parse_prompt_attention(text: str) -> list[Part]:

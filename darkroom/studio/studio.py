@@ -23,7 +23,6 @@ from darkroom.develop.recipe import Recipe
 from darkroom.errors import Cancelled, DarkroomError, InvalidParameter
 from darkroom.library import Library
 from darkroom.library.jobs import JobStore
-from darkroom.models.cache import SHARED
 from darkroom.models.registry import Registry
 from darkroom.scope import Scope, default_project
 from darkroom.settings import Settings
@@ -31,8 +30,7 @@ from darkroom.fsutil import OutputFolderError, prepare_output_dir, remove_empty_
 from darkroom.studio.inputs import forget_new, input_shas, preflight, take_inputs
 from darkroom.studio.jobs import Delivery, Job, Picture
 from darkroom.studio.saving import save_picture
-from darkroom.studio.variants import save_contact_sheet
-from darkroom.studio.worker import LocalExecutor, Work, compute
+from darkroom.studio.worker import LocalExecutor, Work, compute, resolve_networks
 from darkroom.trust.audit import AuditLog
 from darkroom.trust.gate import RunAudit
 
@@ -63,13 +61,56 @@ class Studio:
         self.audit = AuditLog(settings)
         self.registry = Registry(settings)
         self.job_records = JobStore(settings)
-        self.engines = engines or SHARED
+        self._engines = engines
         self.interrupted = self.job_records.mark_interrupted()
         set_threads_once(settings.threads)
         self.executor = executor or LocalExecutor(self._run, settings.concurrent_jobs)
         self._jobs: "OrderedDict[str, Job]" = OrderedDict()
         self._jobs_lock = threading.Lock()
         self._tokenizer = None
+        self._warming: list[threading.Thread] = []
+
+    @property
+    def engines(self):
+        """The engine cache (the process-wide one unless given); imported on first use, so that
+        commands that make no pixels (verify, audit, ...) do not import torch."""
+        if self._engines is None:
+            from darkroom.models.cache import SHARED
+
+            self._engines = SHARED
+        return self._engines
+
+    def warm_up(self, recipe: Recipe | None = None) -> None:
+        """Load the policy (its rules and sentence model) and the engine `recipe` will lease in
+        background threads, each while the other and the command's own work go on; the first
+        `submit` waits for the policy before it admits anything. For one-shot commands (a server
+        keeps both loaded anyway). Failures are left to the job, which reports them."""
+        from darkroom.trust.gate import warm_policy
+
+        targets = [lambda: warm_policy(self.settings)]
+        if recipe is not None and self.settings.model_cache_size > 0:  # the job takes the engine over from the cache
+            targets.append(lambda: self._warm_engine(recipe))
+        with self._jobs_lock:
+            if self._warming:
+                return
+            self._warming = [threading.Thread(target=t, name="darkroom-warm-up", daemon=True) for t in targets]
+        for thread in self._warming:
+            thread.start()
+
+    def _warm_engine(self, recipe: Recipe) -> None:
+        from darkroom.studio.worker import settings_for
+
+        try:
+            entry = self.registry.resolve(recipe.model.name, allow_path=False)
+            with self.engines.lease(entry, settings_for(recipe, self.settings)):
+                pass
+        except Exception:  # noqa: BLE001 - the job's own lease reports what is wrong
+            pass
+
+    def _warmed_policy(self) -> None:
+        """Wait for a policy warm-up still running (the first thread), so it is loaded once."""
+        if self._warming:
+            self._warming[0].join()
 
     # ------------------------------------------------------------------ jobs
     def submit(self, recipe: Recipe | str | dict, *, project: str | None = None, consent: str | None = None,
@@ -103,13 +144,16 @@ class Studio:
         taken: list = []
         try:
             recipe, taken = take_inputs(recipe, self.library, scope, base, origin)
+            recipe, loras, embeddings = resolve_networks(recipe, entry, self.settings)
             preflight(recipe, entry.native_size, self._input_size)
             work = Work(job_id="", recipe=recipe, model=entry, scope=scope, previews=previews, variants=variants,
+                        loras=loras, embeddings=embeddings,
                         inputs={sha: self.library.get_bytes(sha) for sha in input_shas(recipe)})
             job = Job(work, owner=owner)
             work.job_id = job.id
             job.audit = RunAudit(self.audit, recipe, scope)
             job.audit.job_id = job.id
+            self._warmed_policy()
             job.audit.admit(recipe)
         except BaseException:
             forget_new(self.library, taken, keep=self._inputs_in_use())
@@ -237,6 +281,12 @@ class Studio:
         record = self.find(image)
         return record, self.library.keep(record.sha256)
 
+    def unkeep(self, image: str):
+        """The picture is no longer the kept one of any of its variant groups."""
+        record = self.find(image)
+        self.library.unkeep(record.sha256)
+        return record
+
     def lineage(self, image: str) -> list:
         return self.library.lineage(self.find(image).sha256)
 
@@ -251,23 +301,32 @@ class Studio:
 
         return verify_bytes(data, self.settings)
 
-    def upload(self, data: bytes, *, project: str) -> str:
+    def upload(self, data: bytes, *, project: str, guard: bool = False, consent: str | None = None) -> str:
         """An uploaded input picture into the library, metadata stripped: 'sha256:HEX'.
-        (Consent for photos of people is checked when a job uses it.)"""
+        Consent for photos of people is checked when a job uses it; with `guard`, already here
+        (as the CLI does): a photo with a face and no lawful basis (`consent`) raises
+        ConsentRequired before anything is stored."""
         from darkroom.errors import ImageError
         from darkroom.scope import check_project
+        from darkroom.trust import consent as people
         from darkroom.trust.privacy import sanitize_upload
 
         try:
             clean = sanitize_upload(data)
         except Exception as err:  # PIL's many error types: one clear message
             raise ImageError(f"the upload is not a readable picture (PNG, JPEG or WebP): {err}") from None
-        return "sha256:" + self.library.put(clean.data, kind="input", project=check_project(project))
+        scope = Scope(check_project(project), consent)
+        faces = people.guard_upload(data, self.settings, scope) if guard else None
+        sha = self.library.put(clean.data, kind="input", project=scope.project)
+        if guard:
+            people.note_upload(data, sha, self.settings, scope, faces)
+        return "sha256:" + sha
 
     @property
     def policy(self):
         from darkroom.trust.gate import policy_for
 
+        self._warmed_policy()
         return policy_for(self.settings)
 
     def analyze_prompt(self, prompt: str):
@@ -329,6 +388,8 @@ class Studio:
         for job in live:
             job.cancel()
         self.executor.shutdown(timeout)
+        for thread in self._warming:  # never leave a load half-way at exit
+            thread.join(timeout)
 
     def __enter__(self) -> "Studio":
         return self
@@ -373,6 +434,8 @@ class JobSink:
         made = self.chain_done([developed for _, developed in variants])
         labelled = [(label, picture) for (label, _), picture in zip(variants, made)]
         if self.job.delivery.save:
+            from darkroom.studio.variants import save_contact_sheet
+
             self.job.sheet = save_contact_sheet(self.studio, self.job, labelled,
                                                 [developed.image for _, developed in variants])
         self.job.variants = labelled

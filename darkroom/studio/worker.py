@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
 
+from darkroom import release_memory
 from darkroom.develop.recipe import Recipe
-from darkroom.develop.runner import Developed, Run, Where, develop
-from darkroom.develop.variants import make_variants
 from darkroom.errors import Cancelled, ModelError, Skipped
 from darkroom.scope import Scope
+
+if TYPE_CHECKING:  # the runner imports torch and diffusers: only when a job runs
+    from darkroom.develop.runner import Developed, Where
 
 
 @dataclass
@@ -35,6 +36,48 @@ class Work:
     inputs: dict[str, bytes] = field(default_factory=dict)  # sha256 -> file bytes
     previews: bool = False  # preview pictures from the start (a watcher may ask for them later too)
     variants: dict | None = None  # {"count", "vary", "step_index"}: make variants instead of the recipe's run
+    loras: list = field(default_factory=list)  # [(NetworkEntry, weight)] from the prompts' <lora:...> tags
+    embeddings: list = field(default_factory=list)  # [NetworkEntry] whose trigger words the prompts use
+
+
+def resolve_networks(recipe: Recipe, model, settings) -> tuple[Recipe, list, list]:
+    """The LoRAs and embeddings a recipe's prompts ask for, found in the registry (by the sha256 the
+    recipe recorded, when it did), and the recipe with them recorded: (recipe, loras, embeddings)."""
+    import re
+
+    from darkroom.develop.recipe import NetworkRef
+    from darkroom.errors import InvalidParameter
+    from darkroom.models.networks import NetworkRegistry, base_family
+    from darkroom.prompt.syntax import network_tags
+
+    prompts = [getattr(step, name, None) or "" for step in recipe.steps for name in ("prompt", "negative_prompt")]
+    if not recipe.networks and not any("<lora:" in p.lower() for p in prompts) and \
+            not Path(NetworkRegistry(settings).file).exists():
+        return recipe, [], []
+    registry = NetworkRegistry(settings)
+    recorded = {(n.kind, n.name): n for n in recipe.networks}
+    weights: dict[str, float] = {}
+    for tag in (t for p in prompts for t in network_tags(p)):
+        if weights.setdefault(tag.name, tag.weight) != tag.weight:
+            raise InvalidParameter(f"the LoRA {tag.name!r} is tagged with two weights ({weights[tag.name]:g} and "
+                                   f"{tag.weight:g}); use one tag per LoRA")
+    loras = []
+    for name, weight in weights.items():
+        ref = recorded.get(("lora", name))
+        entry = registry.find(name, "lora", ref.sha256 if ref else None, ref.hash if ref else None)
+        loras.append((entry, weight))
+    text = "\n".join(p for p in prompts)
+    embeddings = [e for e in registry.embeddings(base_family(model.family))
+                  if re.search(rf"(?<![A-Za-z0-9_]){re.escape(e.name)}(?![A-Za-z0-9_])", text)]
+    for (kind, name), ref in recorded.items():  # a recorded embedding must be the same file
+        if kind == "embedding" and not any(e.name == name for e in embeddings):
+            embeddings.append(registry.find(name, kind, ref.sha256, ref.hash))
+    refs = [NetworkRef(kind="lora", name=tag_name, sha256=e.sha256, hash=e.short_hash, weight=w)
+            for (e, w), tag_name in zip(loras, weights)]
+    refs += [NetworkRef(kind="embedding", name=e.name, sha256=e.sha256, hash=e.short_hash) for e in embeddings]
+    if len(refs) > 32:
+        raise InvalidParameter(f"the prompts use {len(refs)} LoRAs and embeddings; at most 32 can be applied at once")
+    return recipe.model_copy(update={"networks": refs}), loras, embeddings
 
 
 class Sink(Protocol):
@@ -47,39 +90,42 @@ class Sink(Protocol):
 
 
 class Previewer:
-    """Small preview pictures of the current and the predicted final latents, throttled."""
+    """Small preview pictures of the current and the predicted final latents, paced so that they
+    take a bounded share of the job (darkroom.develop.previews.PreviewPace)."""
 
     def __init__(self, engine, settings):
-        from darkroom.develop.previews import choose_method
+        from darkroom.develop.previews import PreviewPace
 
-        self.engine, self.interval, self.every = engine, settings.preview_interval, settings.preview_every
+        self.engine = engine
         self.taesd = preview_decoder(settings.preview_decoder_xl if engine.is_xl else settings.preview_decoder,
                                      engine.device)
-        self._choose = choose_method
-        self._last: float | None = None  # the first step always shows something
+        self.pace = PreviewPace(settings.preview_interval, settings.preview_every)
+        self.method: str | None = None  # by the decoder's cost at the latents' size (chosen again if it changes)
+        self._shape: tuple | None = None
 
     def due(self, step: int, total: int) -> bool:
-        if step == total or self._last is None:
-            return True
-        if self.every:
-            return step % self.every == 0
-        return time.perf_counter() - self._last >= self.interval
+        return self.pace.due(step, total)
 
-    def images(self, latents, x0) -> tuple:
-        from darkroom.develop.previews import preview_image
+    def images(self, latents, x0: Callable) -> tuple:
+        """Previews of `latents` and of x0() (the predicted final latents, or None); their cost paces the next."""
+        from darkroom.develop.previews import choose_method, preview_image
 
-        self._last = time.perf_counter()
+        started = self.pace.start()
         vae = self.engine.vae_for_call()
-        method = self._choose(latents.shape[-1], latents.shape[-2], self.taesd is not None)
+        if latents.shape[-2:] != self._shape:
+            self._shape = latents.shape[-2:]
+            self.method = choose_method(vae, latents.shape[-1], latents.shape[-2], self.taesd is not None)
         family = "sdxl" if self.engine.is_xl else "sd"
 
         def show(tensor):
             if tensor is None:
                 return None
-            return preview_image(tensor[:1, :4], method=method, family=family, vae=vae,
+            return preview_image(tensor[:1, :4], method=self.method, family=family, vae=vae,
                                  scaling_factor=vae.config.scaling_factor, taesd=self.taesd)
 
-        return show(latents), show(x0)
+        shown = show(latents), show(x0())
+        self.pace.done(started)
+        return shown
 
 
 _DECODERS: dict[tuple, object] = {}
@@ -104,11 +150,24 @@ def preview_decoder(folder: str, device):
         return _DECODERS[key]
 
 
+def settings_for(recipe: Recipe, settings):
+    """The settings to run `recipe` with: in the dtype its runtime records, unless one is set (replay)."""
+    from dataclasses import replace
+
+    from darkroom.models.engine import dtype_for_recipe
+
+    dtype = dtype_for_recipe(settings, recipe.runtime)
+    return settings if dtype == settings.dtype else replace(settings, dtype=dtype)
+
+
 def compute(work: Work, *, engines, settings, sink: Sink, cancelled: Callable[[], bool],
             skipped: Callable[[], bool] = lambda: False) -> None:
     """Run the work on a leased engine; every result goes to `sink`. Raises Cancelled when asked to
     stop; `skipped()` true gives up the batch image being made (the next one follows)."""
     from io import BytesIO
+
+    from darkroom.develop.runner import Run, develop
+    from darkroom.develop.variants import make_variants
 
     from PIL import Image
 
@@ -120,7 +179,7 @@ def compute(work: Work, *, engines, settings, sink: Sink, cancelled: Callable[[]
         image.load()
         return image
 
-    with engines.lease(work.model, settings) as engine:
+    with engines.lease(work.model, settings_for(work.recipe, settings)) as engine:
         if work.recipe.model.sha256 and work.recipe.model.sha256 != engine.entry.sha256:
             raise ModelError(
                 f"model {engine.entry.name!r} has sha256 {engine.entry.sha256[:10]}..., but the recipe was made "
@@ -138,17 +197,18 @@ def compute(work: Work, *, engines, settings, sink: Sink, cancelled: Callable[[]
             if sink.wants_previews():  # asked for at submit, or later by a watcher (A1111's progress)
                 previewer = previewer or Previewer(engine, settings)
                 if previewer.due(state.step, state.total):
-                    images = previewer.images(state.latents, state.x0())
+                    images = previewer.images(state.latents, state.x0)
             sink.progress(where, state.step, state.total, *images)
 
         run = Run(engine, work.recipe, load_input, observe=observe, on_step=sink.step_done,
                   on_chain=None if work.variants else sink.chain_done)
         if cancelled():
             raise Cancelled("the job was cancelled")
-        if work.variants:
-            sink.variants_done(*make_variants(run, **work.variants))
-        else:
-            develop(run)
+        with engine.adapters.using(work.loras, work.embeddings, settings):
+            if work.variants:
+                sink.variants_done(*make_variants(run, **work.variants))
+            else:
+                develop(run)
 
 
 class LocalExecutor:
@@ -176,6 +236,7 @@ class LocalExecutor:
             if job is None:
                 return
             self._run_job(job)
+            release_memory()  # what the job freed goes back to the system, not to this thread's arena
 
     def shutdown(self, timeout: float | None = None) -> None:
         """Let queued jobs end (the studio cancels them first), then stop the threads."""

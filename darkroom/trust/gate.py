@@ -9,6 +9,7 @@ explicitly: the project is its audit subject, so erasing one project shreds only
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from darkroom.trust.audit import DEFAULT_PERSONAL
 from darkroom.settings import Settings
 
 _POLICIES: dict[tuple, object] = {}
+_POLICIES_LOCK = threading.Lock()
 # the words that fired are the user's: encrypted per subject like the prompt (the rule names stay readable)
 POLICY_PERSONAL = DEFAULT_PERSONAL | {"evidence", "hits", "concepts"}
 
@@ -55,9 +57,19 @@ def policy_for(settings: Settings):
 
     admin = Path(settings.home) / "policy.yaml"
     key = (str(settings.home), admin.stat().st_mtime_ns if admin.is_file() else None)
-    if key not in _POLICIES:
-        _POLICIES[key] = Policy.load(settings)
-    return _POLICIES[key]
+    with _POLICIES_LOCK:  # one load also when a warm-up thread and a request ask at once
+        if key not in _POLICIES:
+            _POLICIES[key] = Policy.load(settings)
+        return _POLICIES[key]
+
+
+def warm_policy(settings: Settings) -> None:
+    """Load the policy and its sentence model and check one harmless prompt, so that the first real
+    check is fast (a background thread of the studio runs this); errors are left to that check."""
+    try:
+        policy_for(settings).check({"prompt": "a photograph of a garden"})
+    except Exception:  # noqa: BLE001 - the real check raises it again, with its message
+        pass
 
 
 def prompt_texts(recipe) -> dict[str, str]:
@@ -86,6 +98,7 @@ class RunAudit:
         self.scope = scope
         self.subject = audit_subject(self.scope.project)
         self.recipe_sha256 = recipe.sha256()
+        self.networks = [n.model_dump(mode="json") for n in getattr(recipe, "networks", [])]  # LoRAs, embeddings
         self.job_id: str | None = None
         self._last = time.perf_counter()
 
@@ -104,7 +117,8 @@ class RunAudit:
         self.log.append("model", {"job": self.job_id, "actor": self.scope.owner, "recipe_sha256": self.recipe_sha256,
                                   "name": engine.entry.name,
                                   "sha256": engine.entry.sha256, "device": str(engine.device),
-                                  "dtype": str(engine.dtype).removeprefix("torch.")})
+                                  "dtype": str(engine.dtype).removeprefix("torch."),
+                                  **({"networks": self.networks} if self.networks else {})})
         self._last = time.perf_counter()
 
     def step_done(self, developed) -> None:

@@ -189,6 +189,7 @@ def mark_image(
         "version": 1,
         "audit_ref": audit_ref,
         "recipe_sha256": hashlib.sha256(recipe_json.encode("utf-8")).hexdigest(),
+        **provenance.networks_in(recipe_json),
         "watermark": {
             "method": watermark.METHOD,
             "bits": watermark.PAYLOAD_BITS,

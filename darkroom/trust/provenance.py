@@ -16,8 +16,9 @@ generated, compositeWithTrainedAlgorithmicMedia only when a photo or other non-g
 picture is part of it. With a time-stamp authority configured (`Settings.tsa_url`, an
 organisation's RFC 3161 TSA; none by default, nothing is contacted), the signature carries
 a time-stamp, so it stays valid after the signing certificate expires. darkroom adds one assertion of its own,
-`org.darkroom.marking`: the watermark payload and status, the audit reference and the
-recipe's hash (not the recipe, not the prompt, unless the user opts in to the prompt).
+`org.darkroom.marking`: the watermark payload and status, the audit reference, the
+recipe's hash and the LoRAs/embeddings it applied, by hash (not the recipe, not the prompt,
+unless the user opts in to the prompt).
 """
 
 from __future__ import annotations
@@ -68,6 +69,17 @@ def _signer(identity, tsa_url: str | None = None):
     info = c2pa.C2paSignerInfo(identity.alg, identity.chain_pem, identity.key_pem,
                                tsa_url.encode() if tsa_url else None)
     return c2pa.Signer.from_info(info)
+
+
+def networks_in(recipe_json: str) -> dict:
+    """{"networks": [...]} for the marking assertion: each LoRA and embedding of the recipe by kind, name,
+    sha256, A1111 hash and weight ({} for a recipe without any)."""
+    try:
+        networks = json.loads(recipe_json).get("networks") or []
+    except (ValueError, AttributeError):
+        return {}
+    keep = ("kind", "name", "sha256", "hash", "weight")
+    return {"networks": [{k: n.get(k) for k in keep} for n in networks if isinstance(n, dict)]} if networks else {}
 
 
 def manifest_definition(kind: str, marking: dict, title: str = "darkroom image", source_type: str | None = None
