@@ -13,9 +13,11 @@ from darkroom.serve.app import ServerConfig, create_app
 from darkroom.serve.server import open_socket
 
 
-def start(studio, **options) -> SimpleNamespace:
-    config = ServerConfig(host="127.0.0.1", port=0, **options)
-    sock = open_socket(config.host, 0)
+def start(studio, host: str = "127.0.0.1", **options) -> SimpleNamespace:
+    """`host`: the address the server believes it is bound to (e.g. "0.0.0.0": a server beyond loopback,
+    which asks for a token); the socket is always 127.0.0.1's."""
+    config = ServerConfig(host=host, port=0, **options)
+    sock = open_socket("127.0.0.1", 0)
     config.port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(create_app(studio, config), log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -130,6 +130,79 @@ def test_uploads_are_bounded_and_must_be_pictures(server):
     assert ok.status_code == 201 and ok.json()["ref"].startswith("sha256:")
 
 
+def test_error_messages_come_in_german_when_asked_and_in_english_by_default(server):
+    client = server.client
+    too_many = {"recipe": {**RECIPE, "steps": [{**RECIPE["steps"][0], "steps": 999}]}}
+    english = client.post("/api/v1/jobs", json=too_many).json()
+    assert english["error"] == "InvalidRequest" and "less than or equal to 150" in english["detail"]
+    german = client.post("/api/v1/jobs", json=too_many, headers={"accept-language": "de-DE,de;q=0.9,en;q=0.5"})
+    assert "Eingabe muss kleiner oder gleich 150 sein" in german.json()["detail"]
+    assert client.get("/api/v1/pictures/ab12?lang=de").json()["detail"] == "Kein Bild sha256:ab12 von Ihnen."
+    blocked = {"recipe": {**RECIPE, "steps": [{**RECIPE["steps"][0], "prompt": "a naked child"}]}}
+    assert client.post("/api/v1/jobs?lang=de", json=blocked).json()["detail"].startswith("Blockiert durch Richtlinie")
+    unknown = client.post("/api/v1/jobs", json={"recipe": {**RECIPE, "model": {"name": "nope"}}}, headers={
+        "accept-language": "de"}).json()["detail"]
+    assert unknown.startswith("Unbekanntes Modell 'nope'. Bekannte Modelle: ")
+    assert client.get("/api/v1/models", headers={"host": "evil.example", "accept-language": "de"}).json()[
+        "detail"].startswith("Dieser Server antwortet nicht")
+    # a message without a German pattern: the German summary of its kind, the English detail after it
+    from darkroom.serve.messages import translate
+
+    assert translate("ImageError", "the mask is empty", 422, "de") == (
+        "Bild nicht verwendbar. Einzelheiten (englisch): the mask is empty")
+    assert translate("ImageError", "the mask is empty", 422, "en") == "the mask is empty"
+
+
+def test_the_studio_endpoints_of_the_web_ui(server):
+    from test_develop_masks import synthetic_face
+
+    client, studio = server.client, server.studio
+    assert client.get("/api/v1/whoami").json() == {"name": "local", "admin": True, "signed_in": False,
+                                                    "projects": []}
+    job = client.post("/api/v1/jobs", json={"recipe": RECIPE, "project": "shore"}).json()["id"]
+    studio.job(job).wait(60)
+    sha = client.get(f"/api/v1/jobs/{job}").json()["pictures"][0]["sha256"]
+    assert client.get("/api/v1/projects").json() == [{"name": "shore", "pictures": 1}]
+    assert [p["sha256"] for p in client.get("/api/v1/pictures", params={"prompt": "LIGHTHOUSE dusk"}).json()] == [sha]
+    assert client.get("/api/v1/pictures", params={"prompt": "lighthouse noon"}).json() == []
+    assert client.get("/api/v1/pictures", params={"until": time.time() - 3600}).json() == []
+    # keep, un-keep
+    client.post(f"/api/v1/pictures/{sha}/keep")
+    assert [p["kept"] for p in client.get("/api/v1/pictures", params={"kept": True}).json()] == [True]
+    assert client.delete(f"/api/v1/pictures/{sha}/keep").json()["kept"] is False
+    assert client.get("/api/v1/pictures", params={"kept": True}).json() == [] and sha not in studio.library.kept()
+    # the picture's audit events: the run that made it
+    kinds = [e["kind"] for e in client.get(f"/api/v1/pictures/{sha}/audit").json()]
+    assert kinds[:3] == ["policy", "model", "step"] and "export" in kinds
+    # export as WebP: a new file, marked and signed anew
+    webp = client.get(f"/api/v1/pictures/{sha}/export", params={"format": "webp", "quality": 80})
+    assert webp.status_code == 200 and webp.headers["content-type"] == "image/webp"
+    assert webp.content[8:12] == b"WEBP" and client.post("/api/v1/verify", content=webp.content).json()["marked_ai"]
+    assert client.get(f"/api/v1/pictures/{sha}/export", params={"format": "gif"}).status_code == 422
+    # replay: identical
+    replay = client.post(f"/api/v1/pictures/{sha}/replay").json()
+    assert replay["identical"] is True and replay["max_abs"] == 0 and replay["psnr"] is None and replay["why"] is None
+    # detection on an uploaded photo; the photo needs a lawful basis before a job may use it
+    ref = client.post("/api/v1/inputs", content=png(synthetic_face()), params={"project": "shore"}).json()["ref"]
+    faces = client.post(f"/api/v1/pictures/{ref[7:]}/detect", params={"detector": "face"}).json()
+    assert len(faces) == 1 and faces[0]["mask"].startswith("data:image/png;base64,")
+    x, y, w, h = faces[0]["box"]
+    assert 30 < x + w / 2 < 130 and 30 < y + h / 2 < 130
+    assert client.post(f"/api/v1/pictures/{ref[7:]}/detect", params={"detector": "hands?"}).status_code == 400
+    guarded = client.post("/api/v1/inputs", content=png(synthetic_face(cx=76)), params={"guard": True})
+    assert guarded.status_code == 403 and guarded.json()["error"] == "ConsentRequired"  # nothing stored
+    assert len([r for r in studio.library.records() if r.kind == "input"]) == 1
+    assert client.post("/api/v1/inputs", content=png(synthetic_face(cx=76)),
+                       params={"guard": True, "consent": "consent"}).status_code == 201
+    edit = {"model": {"name": "tiny"}, "steps": [{"op": "img2img", "image": ref, "prompt": "x", "steps": 2,
+                                                  "width": 32, "height": 32}]}
+    refused = client.post("/api/v1/jobs", json={"recipe": edit, "project": "shore"})
+    assert refused.status_code == 403 and refused.json()["error"] == "ConsentRequired"
+    accepted = client.post("/api/v1/jobs", json={"recipe": edit, "project": "shore", "consent": "consent"})
+    assert accepted.status_code == 202
+    studio.job(accepted.json()["id"]).wait(60)
+
+
 # ---------------------------------------------------------------------------- web security
 def test_host_origin_and_headers(server):
     client = server.client

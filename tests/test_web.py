@@ -4,9 +4,12 @@ German) land in out/screenshots/."""
 
 from __future__ import annotations
 
+import io
+import json
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from serving import start, stop
 
 pytestmark = [pytest.mark.enable_socket, pytest.mark.allow_hosts(["127.0.0.1"])]
@@ -58,6 +61,24 @@ def page(browser, studio_server):
     assert not errors, errors
 
 
+UNNAMED = """() => [...document.querySelectorAll('button, input, select, textarea, a[href], [role=button], '
+        + '[role=tab], [role=img], canvas, svg g[tabindex]')]
+    .filter(el => el.getClientRects().length && !el.closest('[hidden], [aria-hidden=true]') && el.type !== 'hidden')
+    .filter(el => {
+        const field = ['INPUT', 'SELECT', 'TEXTAREA'].includes(el.tagName);
+        const text = el.getAttribute('aria-label') || el.getAttribute('title') || (!field && el.textContent.trim());
+        const byId = el.getAttribute('aria-labelledby')?.split(' ')
+            .some(id => document.getElementById(id)?.textContent.trim());
+        const label = el.labels && [...el.labels].some(l => l.textContent.trim());
+        return !(text || byId || label);
+    }).map(el => el.outerHTML.slice(0, 120))"""
+
+
+def assert_all_named(page):
+    """Every visible control has an accessible name (a label, aria-label(ledby), its text or a title)."""
+    assert page.evaluate(UNNAMED) == []
+
+
 def generate(page, prompt="a red circle, blue sky", *, batch=2, steps=6, seed=7):
     page.fill("#gen-prompt", prompt)
     page.fill("#gen-steps", str(steps))
@@ -93,9 +114,18 @@ def test_a_batch_fills_the_contact_sheet_with_live_previews_and_one_is_kept(page
     wait_for_sheet(page, 3)
     assert page.locator("#frames .frame").count() == 3
     sha = page.locator("#frames .frame >> nth=1").get_attribute("data-sha")
-    page.click("#frames .frame >> nth=1 >> button.keep")
+    keep = page.locator("#frames .frame >> nth=1 >> button.keep")
+    keep.click()
     page.wait_for_selector("#frames .frame.kept")
     assert sha in studio_server.studio.library.kept()
+    keep.click()  # un-keep, then keep again
+    page.wait_for_selector("#frames .frame.kept", state="detached")
+    assert sha not in studio_server.studio.library.kept()
+    keep.click()
+    page.wait_for_selector("#frames .frame.kept")
+    assert sha in studio_server.studio.library.kept()
+    generate_box = page.locator("#generate").bounding_box()  # 1366x768: in view without scrolling
+    assert generate_box["y"] + generate_box["height"] <= VIEWPORT["height"]
     # the loupe: pixel-exact, 8x
     page.click("#frames .frame >> nth=0 >> button:has-text('Loupe')")
     img = page.locator("#loupe-body img").first
@@ -117,22 +147,31 @@ def test_a_batch_fills_the_contact_sheet_with_live_previews_and_one_is_kept(page
     page.screenshot(path=SHOTS / "workspace-en.png")
 
 
-def test_paint_a_mask_inpaint_it_and_the_strip_shows_the_cards(page, studio_server):
+COVERAGE = """zone => { const c = document.querySelector(`.mask-canvas[data-zone="${zone}"]`);
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0; for (let i = 3; i < d.length; i += 4) n += d[i] > 0; return n / (d.length / 4); }"""
+
+
+def drag(page, box, start, end, steps=6):
+    page.mouse.move(box["x"] + box["width"] * start[0], box["y"] + box["height"] * start[1])
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * end[0], box["y"] + box["height"] * end[1], steps=steps)
+    page.mouse.up()
+
+
+def test_paint_two_zones_inpaint_them_the_strip_shows_the_cards_and_replay_is_identical(page, studio_server):
     generate(page, "a red circle, blue sky", batch=1, steps=6, seed=11)
     wait_for_sheet(page, 1)
     page.click("#frames .frame-image")
     page.wait_for_selector("#cards .card[data-op=generate] img")
+    first_card = page.locator("#cards .card >> nth=0").bounding_box()
+    strip = page.locator("#cards").bounding_box()
+    assert first_card["x"] >= strip["x"]  # the first card is not clipped
     page.click("#add-inpaint")
-    canvas = page.locator(".mask-canvas")
-    box = canvas.bounding_box()
+    box = page.locator(".mask-canvas.active").bounding_box()
+    coverage = lambda zone=0: page.evaluate(COVERAGE, zone)  # noqa: E731
     page.click(".mask-tools button[data-tool=box]")
-    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.25)
-    page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] * 0.9, box["y"] + box["height"] * 0.75, steps=6)
-    page.mouse.up()
-    coverage = lambda: page.evaluate("() => { const c = document.querySelector('.mask-canvas'); "  # noqa: E731
-                                     "const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; "
-                                     "let n = 0; for (let i = 3; i < d.length; i += 4) n += d[i] > 0; return n / (d.length / 4); }")
+    drag(page, box, (0.5, 0.25), (0.9, 0.75))
     assert 0.15 < coverage() < 0.25
     page.click(".mask-tools button:has-text('Invert')")
     assert 0.75 < coverage() < 0.85
@@ -146,25 +185,47 @@ def test_paint_a_mask_inpaint_it_and_the_strip_shows_the_cards(page, studio_serv
     page.fill("#draft-inpaint-prompt", "a yellow star")
     page.fill("#draft-inpaint-denoise", "0.9")
     page.fill("#draft-inpaint-steps", "6")
+    # a second zone with its own prompt and denoise
+    page.click(".add-zone")
+    page.click(".mask-tools button[data-tool=ellipse]")
+    drag(page, page.locator(".mask-canvas.active").bounding_box(), (0.05, 0.05), (0.35, 0.3))
+    assert coverage(1) > 0.03 and abs(coverage(0) - 0.2) < 0.1
+    page.fill("#draft-inpaint-zone2-prompt", "a green leaf")
+    page.fill("#draft-inpaint-zone2-denoise", "0.6")
+    # the blur is previewed, the only-masked region is drawn per zone
+    page.fill("#draft-inpaint-mask_blur", "6")
+    assert "blur" in page.locator(".mask-canvas >> nth=0").evaluate("c => c.style.filter")
+    page.fill("#draft-inpaint-padding", "4")
+    page.select_option("#draft-inpaint-inpaint_area", "masked")
+    assert page.locator(".mask-region").count() == 2
+    x1, y1, x2, y2 = map(int, page.locator(".mask-region[data-zone='0']").get_attribute("data-box").split(","))
+    assert 0 <= x1 < 32 and x2 == 64 and y1 < 16 and y2 >= 48 and x2 - x1 == y2 - y1  # zone+blur+padding, square
+    assert_all_named(page)
     page.screenshot(path=SHOTS / "mask-en.png")
     page.click(".card.draft button.develop")
-    page.wait_for_selector("#cards .card[data-op=inpaint]:not(.draft) img")
-    assert [page.locator("#cards .card").nth(i).get_attribute("data-op") for i in range(2)] == ["generate", "inpaint"]
+    page.wait_for_selector("#cards .card[data-op=inpaint]:not(.draft) >> nth=1")
+    page.wait_for_selector("#cards .card[data-op=inpaint] >> nth=1 >> img")
+    assert [page.locator("#cards .card").nth(i).get_attribute("data-op") for i in range(3)] == [
+        "generate", "inpaint", "inpaint"]
     page.click("#show-recipe")
     recipe = page.locator("#recipe-json").inner_text()
-    assert '"op": "inpaint"' in recipe and '"kind": "mask"' in recipe and '"prompt": "a yellow star"' in recipe
+    assert recipe.count('"op": "inpaint"') == 2 and '"kind": "mask"' in recipe and '"prompt": "a yellow star"' in recipe
+    assert '"prompt": "a green leaf"' in recipe and '"denoise": 0.6' in recipe and '"inpaint_area": "masked"' in recipe
     assert page.locator("#recipe-download").get_attribute("href").startswith("blob:")
     page.click("#recipe-close")
-    # the mask that was uploaded is the painted one, the picture's size
+    # the masks that were uploaded are the painted ones, the picture's size
     inpainted = studio_server.studio.library.records()[-1]
     assert inpainted.op == "inpaint" and (inpainted.width, inpainted.height) == (64, 64)
-    # add hires, then change it on its card and re-develop from there
+    page.click("#replay")
+    page.wait_for_selector("#replay-result.ok:has-text('identical')")
+    page.screenshot(path=SHOTS / "replay-en.png")
     page.click("#add-hires")
     page.fill("#draft-hires-steps", "3")
     page.fill("#draft-hires-denoise", "0.3")
     page.click(".card.draft button.develop")
     page.wait_for_selector("#cards .card[data-op=hires]:not(.draft) img")
-    assert page.locator("#cards .card").count() == 3
+    assert page.locator("#cards .card").count() == 4
+    assert page.locator("#cards .card >> nth=0").bounding_box()["x"] >= page.locator("#cards").bounding_box()["x"]
     page.screenshot(path=SHOTS / "strip-en.png")
 
 
@@ -186,6 +247,8 @@ def test_german_labels_and_step_help_from_the_schema(page, studio_server):
     assert page.locator("#tab-library").inner_text() == "Bibliothek"
     assert page.locator("label[for=gen-steps]").inner_text() == "Schritte"
     assert page.locator("#gen-steps-help").inner_text() == "Entrauschungsschritte."  # description_de
+    generate(page, "ein roter Kreis", batch=1, steps=999)  # the server's message, in German
+    page.wait_for_selector("#form-error:has-text('Eingabe muss kleiner oder gleich 150 sein')")
     generate(page, "ein roter Kreis", batch=2, steps=4)
     page.wait_for_selector("#frames .frame[data-sha] >> nth=1")
     page.wait_for_selector("#progress-status:has-text('Fertig')")
@@ -201,45 +264,156 @@ def test_german_labels_and_step_help_from_the_schema(page, studio_server):
     assert page.locator("#tab-library").inner_text() == "Library"
 
 
-def test_the_library_shows_details_and_a_dropped_picture_is_verified(page, studio_server):
+def drop_file(page, target: str, data: bytes, name: str, kind: str = "image/png") -> None:
+    page.evaluate("""async ([target, bytes, name, kind]) => {
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([new Uint8Array(bytes)], name, { type: kind }));
+        document.getElementById(target).dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true }));
+    }""", [target, list(data), name, kind])
+
+
+def test_the_library_shows_lineage_audit_and_filters_and_a_download_is_verified(page, studio_server, tmp_path):
     studio = studio_server.studio
-    if not studio.library.records():
-        generate(page, batch=1, steps=4)
-        wait_for_sheet(page, 1)
-    record = [r for r in studio.library.records() if r.kind != "input"][-1]
+    finals = [r for r in studio.library.records() if r.kind == "image" and len(studio.library.lineage(r.sha256)) > 1]
+    if not finals:  # this test alone: develop a two-step picture through the API
+        recipe = {"model": {"name": "darkroom-mini"}, "steps": [{"op": "generate", "prompt": "a red circle", "steps": 4,
+                  "seed": 2}, {"op": "hires", "steps": 2, "denoise": 0.3}]}
+        studio.run(recipe)
+        finals = [r for r in studio.library.records() if len(studio.library.lineage(r.sha256)) > 1]
+    record = finals[-1]
+    chain = studio.library.lineage(record.sha256)
+    prompt = json.loads(record.recipe)["steps"][0]["prompt"]
     page.click("#tab-library")
     page.wait_for_selector("#library-grid .frame-image")
-    page.fill("#lib-prompt", "no such prompt anywhere")
+    page.wait_for_selector("#lib-projects button")
+    assert page.locator("#lib-projects button").first.inner_text().startswith("default (")
+    for field, value in (("#lib-prompt", "no such prompt anywhere"), ("#lib-until", "2000-01-01")):
+        page.fill(field, value)
+        page.click("#library-filter button[type=submit]")
+        page.wait_for_selector("#library-grid li:has-text('No pictures')")
+        page.fill(field, "")
+    page.fill("#lib-prompt", prompt.split(",")[0])
     page.click("#library-filter button[type=submit]")
-    page.wait_for_selector("#library-grid li:has-text('No pictures')")
-    page.fill("#lib-prompt", "")
-    page.click("#library-filter button[type=submit]")
-    page.wait_for_selector("#library-grid .frame-image")
-    page.click("#library-grid .frame-image >> nth=0")
+    page.wait_for_selector(f"#library-grid li[data-sha='{record.sha256}']")
+    page.click(f"#library-grid li[data-sha='{record.sha256}'] .frame-image")
     page.wait_for_selector("#details-infotext:has-text('Seed:')")
+    # the lineage graph: one node per picture from raw to this one, arrows between
+    page.wait_for_selector("#details-lineage svg g.node.current")
+    assert page.locator("#details-lineage svg g.node").count() == len(chain)
+    assert page.locator("#details-lineage svg line.edge").count() == len(chain) - 1
+    assert [page.locator("#details-lineage g.node").nth(i).get_attribute("data-sha") for i in range(len(chain))] == [
+        r.sha256 for r in chain]
     assert "darkroom_recipe" in page.locator("#details-recipe").inner_text()
     assert page.locator("#details-provenance").inner_text().startswith("✔")
+    kinds = page.locator("#details-audit tbody tr").evaluate_all("rows => rows.map(r => r.dataset.kind)")
+    assert {"policy", "model", "step", "export"} <= set(kinds)
+    # keep and un-keep from the details; the kept filter follows
+    page.click("#details-keep")
+    page.wait_for_selector("#details-keep[aria-pressed=true]")
+    assert record.sha256 in studio.library.kept()
+    page.check("#lib-kept")
+    page.click("#library-filter button[type=submit]")
+    page.wait_for_selector(f"#library-grid li.kept[data-sha='{record.sha256}']")
+    page.click("#details-keep")
+    page.wait_for_selector("#details-keep[aria-pressed=false]")
+    assert record.sha256 not in studio.library.kept()
+    assert_all_named(page)
+    page.uncheck("#lib-kept")
+    page.fill("#lib-prompt", "")
+    page.click("#library-filter button[type=submit]")
+    page.wait_for_selector(f"#library-grid li.frame >> nth={min(len(studio.library.records()), 200) - 1}")
     page.screenshot(path=SHOTS / "library-en.png")
+    # download, then verify the downloaded file
+    with page.expect_download() as download:
+        page.click("#details-download")
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.read_bytes() == studio.library.get_bytes(record.sha256)
+    page.select_option("#details-format", "jpeg")
+    with page.expect_download() as exported:
+        page.click("#details-export")
+    jpeg = tmp_path / exported.value.suggested_filename
+    exported.value.save_as(jpeg)
+    assert jpeg.suffix == ".jpg" and jpeg.read_bytes()[:3] == b"\xff\xd8\xff"
+    report = studio.verify_bytes(jpeg.read_bytes())
+    assert report.ok and report.marked_ai
     page.click("#tab-verify")
-    data = studio.library.get_bytes(record.sha256)
-    page.evaluate("""async ([bytes]) => {
-        const file = new File([new Uint8Array(bytes)], "dropped.png", { type: "image/png" });
-        const transfer = new DataTransfer();
-        transfer.items.add(file);
-        document.getElementById("verify-drop").dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true }));
-    }""", [list(data)])
-    page.wait_for_selector("#verify-result dd:has-text('dropped.png')")
+    drop_file(page, "verify-drop", saved.read_bytes(), saved.name)
+    page.wait_for_selector(f"#verify-result dd:has-text('{saved.name}')")
     assert page.locator("#verify-result").get_attribute("class") == "ok"
+    assert page.locator("#verify-result dd >> nth=4").inner_text().startswith("Trusted")  # C2PA state · signer
+    assert "trainedAlgorithmicMedia" in page.locator("#verify-result dd >> nth=5").inner_text()  # XMP
     page.screenshot(path=SHOTS / "verify-en.png")
 
 
-def test_a_server_with_users_asks_for_a_token(browser, tmp_path):
+def test_an_uploaded_face_photo_asks_for_consent_and_its_faces_are_offered_as_zones(page, studio_server):
+    from test_develop_masks import synthetic_face
+
+    studio = studio_server.studio
+    inputs = lambda: [r for r in studio.library.records() if r.kind == "input"]  # noqa: E731
+    before = len(inputs())
+    buffer = io.BytesIO()
+    synthetic_face().save(buffer, format="PNG", pnginfo=_gps_text())
+    # a photo with a face: the consent dialog comes before anything is stored
+    drop_file(page, "upload-drop", buffer.getvalue(), "portrait.png")
+    page.wait_for_selector("#consent[open]")
+    assert "face was found in portrait.png" in page.locator("#consent-detail").inner_text()
+    page.click("#consent-cancel")
+    page.wait_for_selector("#upload-status:has-text('not stored')")
+    assert len(inputs()) == before
+    drop_file(page, "upload-drop", buffer.getvalue(), "portrait.png")
+    page.wait_for_selector("#consent[open]")
+    page.select_option("#consent-basis", "contract")
+    page.check("#consent-label")
+    assert_all_named(page)
+    page.screenshot(path=SHOTS / "consent-en.png")
+    page.click("#consent-ok")
+    page.wait_for_selector("#cards .card.source img")
+    assert "metadata" in page.locator("#upload-drop").inner_text()
+    uploaded = inputs()[-1]
+    assert b"GPS" not in studio.library.get_bytes(uploaded.sha256)  # stripped on upload
+    # inpaint: the detected face is offered as an overlay and becomes the zone
+    page.click("#add-inpaint")
+    page.click(".find-faces")
+    page.wait_for_selector(".face-zone")
+    page.click(".face-zone >> nth=0")
+    assert page.locator(".face-zone").first.get_attribute("aria-pressed") == "true"
+    assert 0.05 < page.evaluate(COVERAGE, 0) < 0.5
+    assert_all_named(page)
+    page.screenshot(path=SHOTS / "faces-en.png")
+    page.click(".card.draft button:has-text('Remove')")
+    # img2img from it: the basis confirmed at upload goes with the job, the audit log records it
+    page.click("#add-img2img")
+    page.fill("#draft-img2img-prompt", "a watercolour portrait")
+    page.fill("#draft-img2img-steps", "2")
+    page.fill("#draft-img2img-denoise", "0.5")
+    page.click(".card.draft button.develop")
+    page.wait_for_selector("#cards .card[data-op=img2img]:not(.draft) img")
+    assert page.locator("#cards .card.source").count() == 1  # the strip starts from the uploaded photo
+    made = studio.library.records()[-1]
+    assert made.op == "img2img" and json.loads(made.recipe)["steps"][0]["image"] == f"sha256:{uploaded.sha256}"
+    consent = [e for e in studio.audit.entries(kind="consent")][-1].payload
+    assert consent["basis"] == "contract" and consent["label"] is True
+    picture = Image.open(io.BytesIO(studio.library.get_bytes(made.sha256))).convert("RGB")
+    assert picture.getpixel((0, picture.height - 2)) == (0, 0, 0)  # the visible label's band
+    page.screenshot(path=SHOTS / "upload-strip-en.png")
+
+
+def _gps_text():
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    info.add_text("Comment", "GPS 52.5200 N 13.4050 E")
+    return info
+
+
+def test_a_server_beyond_loopback_asks_for_a_token_and_shows_who_is_signed_in(browser, tmp_path):
     from darkroom import Studio
     from darkroom.serve.users import Users
 
     studio = Studio(home=tmp_path / "users-home")
     token = Users(studio.settings).add("alice")
-    running = start(studio)
+    running = start(studio, host="0.0.0.0")  # as if bound beyond loopback: every request needs a token
     try:
         context = browser.new_context(viewport=VIEWPORT)
         page = context.new_page()
@@ -256,6 +430,10 @@ def test_a_server_with_users_asks_for_a_token(browser, tmp_path):
         assert page.locator("#model option").count() >= 1
         assert page.evaluate("sessionStorage.getItem('darkroom.token')") == token
         assert page.evaluate("document.cookie") == ""
+        page.wait_for_selector("#whoami:has-text('Signed in as alice')")
+        page.screenshot(path=SHOTS / "signed-in-en.png")
+        page.click("#signout")
+        page.wait_for_selector("#signin[open]")
         context.close()
     finally:
         stop(running)

@@ -34,6 +34,8 @@ COMMANDS = [
     "keys",
     "serve",
     "users",
+    "learn",
+    "train",
 ]
 
 

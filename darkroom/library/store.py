@@ -208,6 +208,12 @@ class Library:
                            (now, group, sha256))
         return groups
 
+    def unkeep(self, sha256: str) -> None:
+        """Undo `keep`: the picture is no longer kept in any group (its group of one goes)."""
+        with closing(self._connect()) as db, db:
+            db.execute("DELETE FROM library_variants WHERE group_id = ?", ("single:" + sha256,))
+            db.execute("UPDATE library_variants SET kept = 0, kept_at = NULL WHERE sha256 = ?", (sha256,))
+
     def kept(self, group_id: str | None = None) -> list[str]:
         with closing(self._connect()) as db:
             if group_id:

@@ -88,11 +88,11 @@ def create_app(studio, config: ServerConfig | None = None) -> FastAPI:
         host = _host_name(request.headers.get("host", ""))
         if host not in hosts:
             return _error(400, "HostNotAllowed", f"this server does not answer to host {host!r}; "
-                          "start it with --allowed-host NAME to allow that name")
+                          "start it with --allowed-host NAME to allow that name", request)
         origin = request.headers.get("origin")
         if request.method in UNSAFE_METHODS and origin is not None and not _same_origin(origin, hosts, origins):
             return _error(403, "OriginNotAllowed", f"requests from {origin} are not allowed; "
-                          "start the server with --cors-origin to allow a web app there")
+                          "start the server with --cors-origin to allow a web app there", request)
         response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
@@ -103,22 +103,22 @@ def create_app(studio, config: ServerConfig | None = None) -> FastAPI:
 
     @app.exception_handler(DarkroomError)
     async def darkroom_error(request: Request, err: DarkroomError):
-        return _error(err.status, type(err).__name__, str(err))
+        return _error(err.status, type(err).__name__, str(err), request)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, err: StarletteHTTPException):
         kind = HTTPStatus(err.status_code).phrase.replace(" ", "") if err.status_code in _STATUSES else "HTTPError"
-        return JSONResponse(status_code=err.status_code, content={"error": kind, "detail": str(err.detail)},
-                            headers=getattr(err, "headers", None))
+        return _error(err.status_code, kind, str(err.detail), request, getattr(err, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, err: RequestValidationError):
-        return JSONResponse(status_code=422, content={"error": "InvalidRequest", "detail": _describe(err)})
+        return _error(422, "InvalidRequest", _describe(err), request)
 
-    from darkroom.serve import a1111, native
+    from darkroom.serve import a1111, learn, native
 
     app.include_router(native.router)
     app.include_router(a1111.router)
+    app.include_router(learn.router)
     if WEB_DIR.is_dir():  # the web studio: static files, no build step
         from fastapi.staticfiles import StaticFiles
 
@@ -133,8 +133,16 @@ def _same_origin(origin: str, hosts: set[str], allowed: set[str]) -> bool:
     return parts.scheme in ("http", "https") and (parts.hostname or "").lower() in hosts
 
 
-def _error(status: int, kind: str, message: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": kind, "detail": message})
+def _error(status: int, kind: str, message: str, request: Request | None = None, headers=None) -> JSONResponse:
+    """An error body; `detail` in the language the request asks for (?lang=de, Accept-Language; default English).
+    A1111's API (/sdapi) answers in English, as its clients expect."""
+    from darkroom.serve.messages import language, translate
+
+    lang = "en"
+    if request is not None and not request.url.path.startswith("/sdapi/"):
+        lang = language(request.query_params.get("lang"), request.headers.get("accept-language"))
+    return JSONResponse(status_code=status, content={"error": kind, "detail": translate(kind, message, status, lang)},
+                        headers=headers)
 
 
 def _describe(err: RequestValidationError) -> str:

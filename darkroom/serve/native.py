@@ -11,10 +11,12 @@ from __future__ import annotations
 import base64
 import io
 import json
+import math
 from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from darkroom.develop.recipe import Recipe
@@ -209,9 +211,16 @@ def job_events(job_id: str, request: Request, user: User = Depends(caller)):
     if job is None:
         raise HTTPException(410, f"job {job_id} has ended and its events are gone; GET /api/v1/jobs/{job_id}")
 
+    from darkroom.serve.messages import language, translate
+
+    lang = language(request.query_params.get("lang"), request.headers.get("accept-language"))
+
     def stream():
         for event in job.events():
-            yield f"event: {event.kind}\ndata: {json.dumps(event_json(event))}\n\n"
+            data = event_json(event)
+            if data.get("error"):  # why a job failed, in the language asked for
+                data["error"] = translate(type(job.error).__name__ if job.error else "", data["error"], 0, lang)
+            yield f"event: {event.kind}\ndata: {json.dumps(data)}\n\n"
 
     return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
 
@@ -222,36 +231,63 @@ PICTURE_BODY = {"requestBody": {"required": True, "content": {
 
 
 @router.post("/inputs", status_code=201, openapi_extra=PICTURE_BODY)
-async def upload_input(request: Request, project: str | None = None, user: User = Depends(caller)) -> dict:
-    """An input picture (PNG, JPEG, WebP) as the request body; returns its `sha256:` reference."""
+async def upload_input(request: Request, project: str | None = None, user: User = Depends(caller),
+                       guard: bool = Query(False, description="refuse a photo with a face (403 ConsentRequired) "
+                                           "before storing it, unless `consent` names the lawful basis"),
+                       consent: Basis | None = None) -> dict:
+    """An input picture (PNG, JPEG, WebP) as the request body, its metadata stripped; returns its
+    `sha256:` reference. (A job that edits a photo of a person needs `consent` as well.)"""
     data = await read_upload(request)
-    ref = studio_of(request).upload(data, project=project_for(request, user, project))
+    studio = studio_of(request)
+    project = project_for(request, user, project)
+    ref = await run_in_threadpool(studio.upload, data, project=project, guard=guard, consent=consent)
     return {"ref": ref}
 
 
 @router.get("/pictures")
 def list_pictures(request: Request, user: User = Depends(caller), project: str | None = None,
                   model: str | None = None, kept: bool | None = None, since: float | None = None,
+                  until: float | None = None, prompt: str | None = Query(None, max_length=500),
                   limit: int = Query(200, ge=1, le=1000)) -> list[dict]:
+    """Newest first. `prompt`: words every one of which some step's prompt contains (any case);
+    `since`/`until`: Unix times of creation."""
     studio = studio_of(request)
     visible = visible_projects(request, user)
     if project is not None and visible is not None and project not in visible:
         raise Forbidden(f"project {project!r} is not yours")
-    kept_shas = set(studio.library.kept()) if kept is not None else set()
+    kept_shas = set(studio.library.kept())
+    words = (prompt or "").lower().split()
     out = []
     for record in reversed(studio.library.records(project)):
         if visible is not None and not set(studio.library.projects(record.sha256)) & visible:
             continue
-        if model is not None and (not record.recipe or json.loads(record.recipe)["model"]["name"] != model):
+        recipe = json.loads(record.recipe) if record.recipe else None
+        if model is not None and (recipe is None or recipe["model"]["name"] != model):
             continue
         if kept is not None and (record.sha256 in kept_shas) != kept:
             continue
-        if since is not None and record.created < since:
+        if (since is not None and record.created < since) or (until is not None and record.created >= until):
             continue
-        out.append(record_json(record))
+        if words and not _prompt_has(recipe, words):
+            continue
+        out.append({**record_json(record), "kept": record.sha256 in kept_shas})
         if len(out) >= limit:
             break
     return out
+
+
+def _prompt_has(recipe: dict | None, words: list[str]) -> bool:
+    text = " ".join(str(step.get("prompt") or "") for step in (recipe or {}).get("steps", [])).lower()
+    return all(word in text for word in words)
+
+
+@router.get("/projects")
+def list_projects(request: Request, user: User = Depends(caller)) -> list[dict]:
+    """The projects you can see, with how many pictures each holds."""
+    library = studio_of(request).library
+    visible = visible_projects(request, user)
+    names = [p for p in library.projects() if visible is None or p in visible]
+    return [{"name": name, "pictures": len(library.records(name))} for name in names]
 
 
 @router.get("/pictures/{sha256}")
@@ -282,6 +318,21 @@ def picture_file(sha256: str, request: Request, user: User = Depends(caller)) ->
                     headers={"Content-Disposition": f'inline; filename="{record.sha256[:16]}.png"'})
 
 
+@router.get("/pictures/{sha256}/export")
+def export_picture(sha256: str, request: Request, user: User = Depends(caller),
+                   format: Literal["png", "jpeg", "webp"] = "png", quality: int = Query(95, ge=1, le=100)) -> Response:
+    """The picture as a new PNG, JPEG or WebP file, marked and signed anew (the audit log records the export)."""
+    import tempfile
+    from pathlib import Path
+
+    record = own_picture(request, user, sha256)
+    with tempfile.TemporaryDirectory(prefix="darkroom-export-") as folder:
+        path = studio_of(request).export("sha256:" + record.sha256, out_dir=folder, format=format, quality=quality)
+        data = Path(path).read_bytes()
+    return Response(data, media_type=f"image/{format}",
+                    headers={"Content-Disposition": f'attachment; filename="{Path(path).name}"'})
+
+
 @router.get("/pictures/{sha256}/lineage")
 def picture_lineage(sha256: str, request: Request, user: User = Depends(caller)) -> list[dict]:
     record = own_picture(request, user, sha256)
@@ -293,6 +344,69 @@ def keep_picture(sha256: str, request: Request, user: User = Depends(caller)) ->
     record = own_picture(request, user, sha256)
     _, groups = studio_of(request).keep("sha256:" + record.sha256)
     return {"sha256": record.sha256, "groups": groups}
+
+
+@router.delete("/pictures/{sha256}/keep")
+def unkeep_picture(sha256: str, request: Request, user: User = Depends(caller)) -> dict:
+    record = own_picture(request, user, sha256)
+    studio_of(request).unkeep("sha256:" + record.sha256)
+    return {"sha256": record.sha256, "kept": False}
+
+
+@router.get("/pictures/{sha256}/audit")
+def picture_audit(sha256: str, request: Request, user: User = Depends(caller)) -> list[dict]:
+    """The audit events of this picture: the runs of yours that made it (policy, model, steps) and its exports."""
+    record = own_picture(request, user, sha256)
+    studio = studio_of(request)
+    found = {}
+    if record.recipe_sha256:
+        steps = studio.audit.find("step", image_recipe_sha256=record.recipe_sha256)
+        for job in {e.payload.get("job") for e in steps if e.payload.get("job")}:
+            stored = studio.job_records.get(job)
+            if user.admin or (stored is not None and stored.owner == user.name):
+                found.update((e.index, e) for e in studio.audit.find(job=job))
+        found.update((e.index, e) for e in studio.audit.find("export", recipe_sha256=record.recipe_sha256))
+    return [{"index": e.index, "time": e.time, "kind": e.kind, "ref": e.ref,
+             "summary": {k: v for k, v in e.payload.items() if k in EVENT_FIELDS}} for _, e in sorted(found.items())]
+
+
+EVENT_FIELDS = ("op", "step_index", "batch_index", "action", "category", "name", "device", "dtype", "seconds",
+                "kind", "format", "error", "pictures_saved", "actor", "watermark_status")
+
+
+@router.post("/pictures/{sha256}/replay")
+def replay_picture(sha256: str, request: Request, user: User = Depends(caller)) -> dict:
+    """Develop the picture's embedded recipe again (nothing is stored) and compare: identical or why not."""
+    record = own_picture(request, user, sha256)
+    if not record.recipe:
+        raise ImageError(f"the picture sha256:{record.sha256[:12]} carries no recipe to replay")
+    studio = studio_of(request)
+    result = studio.replay(studio.library.object_path(record.sha256))
+    return {key: (None if isinstance(value, float) and math.isinf(value) else value) for key, value in result.items()}
+
+
+@router.post("/pictures/{sha256}/detect")
+def detect_zones(sha256: str, request: Request, user: User = Depends(caller),
+                 detector: str = Query("face", max_length=40)) -> list[dict]:
+    """Zones a detector finds in the picture, largest first: box (x, y, width, height), score and the
+    mask the inpaint step would use (a PNG, white = the zone), as `{"kind": "detect", "index": i}` names it."""
+    from PIL import Image
+
+    from darkroom.models.detectors import detect
+
+    record = own_picture(request, user, sha256)
+    image = studio_of(request).library.open_input("sha256:" + record.sha256)
+    return [{"index": i, "box": [int(v) for v in d.box], "score": float(d.score),
+             "mask": image_data_url(Image.fromarray(d.mask))} for i, d in enumerate(detect(detector, image))]
+
+
+@router.get("/whoami")
+def whoami(request: Request, user: User = Depends(caller)) -> dict:
+    from darkroom.serve.app import auth_required
+
+    visible = visible_projects(request, user)
+    projects = studio_of(request).library.projects() if visible is None else sorted(visible)
+    return {"name": user.name, "admin": user.admin, "signed_in": auth_required(request), "projects": projects}
 
 
 # ---------------------------------------------------------------------------- what there is

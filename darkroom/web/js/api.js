@@ -1,5 +1,7 @@
 // The native API (/api/v1) with the token as a header (sessionStorage, never a cookie).
-// A 401 asks the user to sign in (see app.js) and the request is sent again.
+// A 401 asks the user to sign in (see app.js) and the request is sent again. Error messages
+// come back in the studio's language (Accept-Language).
+import { language } from "./i18n.js";
 
 const BASE = "/api/v1";
 const TOKEN_KEY = "darkroom.token";
@@ -21,7 +23,7 @@ export function setToken(value) {
 }
 
 function headers(extra = {}) {
-  const h = { ...extra };
+  const h = { "Accept-Language": language(), ...extra };
   if (token()) h.Authorization = `Bearer ${token()}`;
   return h;
 }
@@ -50,6 +52,8 @@ export async function post(path, body) {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body ?? {}),
   })).json();
 }
+
+export async function del(path) { return (await raw(path, { method: "DELETE" })).json(); }
 
 export async function postBytes(path, blob) {
   return (await raw(path, { method: "POST", headers: { "Content-Type": blob.type || "application/octet-stream" }, body: blob })).json();

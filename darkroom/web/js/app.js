@@ -6,6 +6,7 @@ import { promptBox } from "./prompt.js";
 import { Strip } from "./strip.js";
 import { Library } from "./library.js";
 import { initTrust } from "./trust.js";
+import { submitJob } from "./jobs.js";
 
 const $ = id => document.getElementById(id);
 export const studio = { schema: null, models: [], samplers: [], lastSeed: null, job: null, follow: null };
@@ -26,8 +27,8 @@ function askToken() {
       form.removeEventListener("submit", submit);
       dialog.close();
       pendingSignIn = null;
-      $("whoami").textContent = t("si.signedIn");
       resolve();
+      showWhoami();
     };
     form.addEventListener("submit", submit);
     dialog.addEventListener("cancel", e => e.preventDefault()); // the token is needed
@@ -37,6 +38,22 @@ function askToken() {
   return pendingSignIn;
 }
 api.onSignIn(askToken);
+
+let me = null;
+async function showWhoami() {
+  try { me = await api.get("whoami"); } catch { return; }
+  renderWhoami();
+}
+function renderWhoami() {
+  if (!me) return;
+  $("whoami").textContent = me.signed_in ? t("si.as", { name: me.name }) + (me.admin ? ` (${t("si.admin")})` : "")
+                                         : t("si.local");
+  $("signout").hidden = !api.token();
+}
+function signOut() {
+  api.setToken("");
+  location.reload();
+}
 
 // ------------------------------------------------------------------ screens
 function showView(name) {
@@ -106,8 +123,8 @@ async function generate(event) {
   if (!step.prompt || !step.prompt.trim()) { $("form-error").textContent = t("ws.needPrompt"); $("gen-prompt").focus(); return; }
   const recipe = { model: { name: $("model").value }, steps: [step] };
   try {
-    const job = await api.post("jobs", { recipe, previews: true });
-    follow(job.id, sheetHandlers(step.batch_size || 1));
+    const job = await submitJob({ recipe, previews: true });
+    if (job) follow(job.id, sheetHandlers(step.batch_size || 1));
   } catch (err) {
     $("form-error").textContent = `${err.kind || ""}: ${err.message}`;
   }
@@ -257,8 +274,13 @@ async function fillFrame(li, picture) {
   keep.setAttribute("aria-pressed", "false");
   keep.classList.add("keep");
   keep.addEventListener("click", async () => {
-    try { await api.post(`pictures/${picture.sha256}/keep`); keep.setAttribute("aria-pressed", "true"); li.classList.add("kept"); li.classList.remove("rejected"); reject.setAttribute("aria-pressed", "false"); }
-    catch (err) { cap.textContent = err.message; }
+    const on = keep.getAttribute("aria-pressed") !== "true";
+    try {
+      if (on) await api.post(`pictures/${picture.sha256}/keep`); else await api.del(`pictures/${picture.sha256}/keep`);
+      keep.setAttribute("aria-pressed", String(on));
+      li.classList.toggle("kept", on);
+      if (on) { li.classList.remove("rejected"); reject.setAttribute("aria-pressed", "false"); }
+    } catch (err) { cap.textContent = err.message; }
   });
   const reject = toolButton("cs.reject", n);
   reject.setAttribute("aria-pressed", "false");
@@ -350,6 +372,7 @@ async function boot() {
   $("loupe-close").addEventListener("click", () => $("loupe").close());
   $("generate-form").addEventListener("submit", generate);
   $("cancel").addEventListener("click", () => cancel());
+  $("signout").addEventListener("click", signOut);
   document.addEventListener("keydown", event => {
     if (document.querySelector("dialog[open]")) return;
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && !$("view-workspace").hidden) {
@@ -372,7 +395,7 @@ async function boot() {
   }
   models.value = studio.models.find(m => m.name === "darkroom-mini" && m.installed)?.name || studio.models.find(m => m.installed)?.name || "";
   buildGenerateForm();
-  strip = new Strip(studio, { follow, openLoupe });
+  strip = new Strip(studio, { follow, openLoupe, submitJob });
   library = new Library(studio, { showView, develop: sha => strip.open(sha) });
   initTrust();
   onLanguage(() => {
@@ -380,9 +403,11 @@ async function boot() {
     for (const box of boxes) box.relabel?.();
     strip.relabel();
     library.relabel();
+    renderWhoami();
     refreshQueue();
   });
   refreshQueue();
+  showWhoami();
   document.body.dataset.ready = "true";
 }
 

@@ -18,7 +18,7 @@ export default {
   "field.padding": "Rand", "field.color_correction": "Farbkorrektur", "field.left": "Links", "field.right": "Rechts",
   "field.top": "Oben", "field.bottom": "Unten", "field.overlap": "Überlappung", "field.fill_noise": "Füllrauschen",
   "field.resize_width": "Zielbreite", "field.resize_height": "Zielhöhe", "field.vae_tiling": "VAE-Kacheln",
-  "field.resize_mode": "Größenanpassung",
+  "field.feature_cache": "Merkmals-Cache", "field.resize_mode": "Größenanpassung",
 
   "tok.count": "{n}/{max} Tokens", "tok.chunk": "Abschnitt {i}: {n} von {max} Tokens (Ende: {end})",
 
@@ -51,19 +51,19 @@ export default {
 
   "mask.tools": "Maskenwerkzeuge", "mask.brush": "Pinsel", "mask.eraser": "Radierer", "mask.box": "Rechteck",
   "mask.ellipse": "Ellipse", "mask.size": "Größe", "mask.hardness": "Härte", "mask.invert": "Umkehren",
-  "mask.showBlur": "Unschärfe zeigen", "mask.clear": "Leeren", "mask.canvas": "Maske: die neu zu malende Zone bemalen",
+  "mask.showBlur": "Unschärfe zeigen", "mask.clear": "Leeren", "mask.canvas": "Maske der Zone {n}: bemalen, was neu gemalt wird",
   "mask.empty": "Bitte zuerst eine Maske malen: nichts ist zum Übermalen markiert.",
 
   "lib.filter": "Filter", "lib.project": "Projekt", "lib.model": "Modell", "lib.prompt": "Prompt enthält",
   "lib.since": "Seit", "lib.kept": "Nur behaltene", "lib.apply": "Anzeigen", "lib.pictures": "Bilder",
   "lib.details": "Details", "lib.download": "PNG herunterladen", "lib.develop": "Im Arbeitsplatz entwickeln",
   "lib.provenance": "Herkunft", "lib.lineage": "Abstammung", "lib.infotext": "Infotext", "lib.recipe": "Rezept",
-  "lib.none": "Keine Bilder.", "lib.open": "Details zu {op}: {prompt}", "lib.lineageItem": "Schritt {n}: {sha}",
+  "lib.none": "Keine Bilder.", "lib.open": "Details zu {op}: {prompt}", "lib.lineageItem": "Schritt {n}: {op}, sha256:{sha}",
 
   "vf.title": "Ein Bild prüfen", "vf.drop": "Ein Bild zum Prüfen hier ablegen",
   "vf.hint": "Lege ein Bild hier ab oder wähle eine Datei: Kennzeichnung und Herkunft werden geprüft.",
   "vf.file": "Bilddatei", "vf.ok": "Herkunft intakt", "vf.verdict": "Befund", "vf.marked": "Als KI-generiert gekennzeichnet",
-  "vf.c2pa": "C2PA-Manifest",
+  "vf.c2pa": "C2PA-Manifest (Zustand · signiert von)", "vf.xmp": "XMP-Quellentyp", "vf.watermark": "Wasserzeichen", "vf.audit": "Prüfeintrag",
 
   "pv.title": "Datenschutz", "pv.retention": "Aufbewahrung", "pv.project": "Projekt", "pv.dry": "Abgelaufenes zeigen",
   "pv.run": "Abgelaufenes löschen", "pv.erase": "Löschen", "pv.eraseWhat": "Projekt oder Bild sha256:",
@@ -78,4 +78,25 @@ export default {
 
   "si.title": "Anmelden", "si.hint": "Dieses Studio braucht ein Token (`darkroom users add NAME` stellt eins aus).",
   "si.token": "Token", "si.submit": "Anmelden", "si.wrong": "Dieses Token ist nicht gültig.", "si.signedIn": "Angemeldet",
+
+  "si.signout": "Abmelden", "si.as": "Angemeldet als {name}", "si.admin": "Admin",
+  "si.local": "Lokales Studio (Loopback, ohne Anmeldung)", "dlg.cancel": "Abbrechen", "st.addImg2img": "+ img2img",
+  "st.replay": "Nachentwickeln", "st.replayHint": "Das Rezept erneut entwickeln und Pixel für Pixel vergleichen", "st.replaying": "Wird nachentwickelt…",
+  "st.identical": "Nachentwicklung: identisch, Pixel für Pixel ({file}).", "st.fileSame": "auch die Datei, Byte für Byte", "st.fileOther": "die Datei unterscheidet sich nur in Signatur und Zeitstempeln",
+  "st.differs": "Nachentwicklung weicht ab (max. Differenz {max}): {why}", "st.source": "Ihr Bild", "st.editLong": "Schritt {n} ändern ({op})",
+  "up.drop": "Ein Bild ablegen, um es zu entwickeln (img2img, Inpaint)", "up.hint": "Oder ein eigenes Bild hier ablegen, um davon auszugehen (img2img, Inpaint).", "up.stripped": "Seine Metadaten (EXIF, GPS, XMP, Text) werden beim Hochladen entfernt.",
+  "up.file": "Bilddatei", "up.declined": "{name} wurde nicht gespeichert: für dieses Foto einer Person ist keine Rechtsgrundlage bestätigt.", "up.uploading": "{name} wird hochgeladen…", "up.done": "{name} hochgeladen, Metadaten entfernt: einen Schritt auf dem Streifen hinzufügen.",
+  "cn.title": "Ein Foto einer Person", "cn.upload": "In {name} wurde ein Gesicht gefunden; gespeichert wird erst nach Ihrer Bestätigung.", "cn.text": "Dieses Bild zeigt ein Gesicht. Das Foto einer realen Person zu bearbeiten braucht eine Rechtsgrundlage (DSGVO Art. 6): bestätigen Sie die, die Sie haben.", "cn.basis": "Rechtsgrundlage (DSGVO Art. 6 Abs. 1)", "cn.consent": "Einwilligung der Person (a)",
+  "cn.contract": "Ein Vertrag mit der Person (b)", "cn.legitimate": "Berechtigte Interessen (f)", "cn.label": "Ein sichtbares Etikett „KI-generiert / AI-generated“ in die daraus entstehenden Bilder zeichnen",
+  "cn.audit": "Ihre Bestätigung wird im Prüfprotokoll festgehalten.", "cn.ok": "Bestätigen", "cn.declined": "Nicht entwickelt: keine Rechtsgrundlage bestätigt.",
+  "mask.faces": "Gesichter finden", "mask.finding": "Suche Gesichter…", "mask.facesFound": "{n} Gesicht(er) gefunden: eine Nummer anklicken, um das Gesicht der Zone hinzuzufügen.",
+  "mask.noFaces": "Kein Gesicht gefunden.", "mask.face": "Gesicht {n}: der Zone hinzufügen oder herausnehmen", "mask.region": "Zone {n}: der Bereich für „nur maskiert“ (Zone + Rand, im Arbeitsformat)",
+  "zone.list": "Zonen", "zone.add": "+ Zone", "zone.name": "Zone {n}",
+  "zone.paint": "Zone {n} bemalen", "zone.first": "Prompt und Stärke aus dem Formular", "zone.prompt": "Prompt der Zone {n}",
+  "zone.denoise": "Stärke der Zone {n}", "zone.remove": "Zone {n} entfernen", "lib.until": "Bis",
+  "lib.projects": "Projekte", "lib.showProject": "Projekt {name} zeigen ({n} Bilder)", "lib.keep": "Behalten",
+  "lib.kept1": "Behalten ✓", "lib.keepLong": "Dieses Bild behalten", "lib.unkeepLong": "Behalten: klicken, um es nicht mehr zu behalten",
+  "lib.audit": "Prüfereignisse", "lib.format": "Exportieren als", "lib.export": "Exportieren", "lib.exportHint": "Eine neue Datei in diesem Format, als KI-generiert gekennzeichnet und neu signiert", "lib.what": "Was", "lib.noEvents": "Kein Prüfereignis nennt dieses Bild.",
+  "kind.input": "Upload", "kind.image": "Bild", "kind.sheet": "Kontaktbogen",
+  "kind.mask": "Maske",
 };

@@ -18,7 +18,7 @@ export default {
   "field.color_correction": "Colour correction", "field.left": "Left", "field.right": "Right", "field.top": "Top",
   "field.bottom": "Bottom", "field.overlap": "Overlap", "field.fill_noise": "Fill noise",
   "field.resize_width": "Resize width", "field.resize_height": "Resize height", "field.vae_tiling": "VAE tiling",
-  "field.resize_mode": "Resize mode",
+  "field.feature_cache": "Feature cache", "field.resize_mode": "Resize mode",
 
   "tok.count": "{n}/{max} tokens", "tok.chunk": "Chunk {i}: {n} of {max} tokens (ends: {end})",
 
@@ -50,18 +50,18 @@ export default {
 
   "mask.tools": "Mask tools", "mask.brush": "Brush", "mask.eraser": "Eraser", "mask.box": "Box", "mask.ellipse": "Ellipse",
   "mask.size": "Size", "mask.hardness": "Hardness", "mask.invert": "Invert", "mask.showBlur": "Preview blur", "mask.clear": "Clear",
-  "mask.canvas": "Mask: paint the zone to repaint", "mask.empty": "Paint a mask first: nothing is marked to repaint.",
+  "mask.canvas": "Mask of zone {n}: paint what to repaint", "mask.empty": "Paint a mask first: nothing is marked to repaint.",
 
   "lib.filter": "Filter", "lib.project": "Project", "lib.model": "Model", "lib.prompt": "Prompt contains",
   "lib.since": "Since", "lib.kept": "Kept only", "lib.apply": "Show", "lib.pictures": "Pictures",
   "lib.details": "Details", "lib.download": "Download PNG", "lib.develop": "Develop in the workspace",
   "lib.provenance": "Provenance", "lib.lineage": "Lineage", "lib.infotext": "Infotext", "lib.recipe": "Recipe",
-  "lib.none": "No pictures.", "lib.open": "Details of {op}: {prompt}", "lib.lineageItem": "Step {n}: {sha}",
+  "lib.none": "No pictures.", "lib.open": "Details of {op}: {prompt}", "lib.lineageItem": "Step {n}: {op}, sha256:{sha}",
 
   "vf.title": "Verify a picture", "vf.drop": "Drop a picture to verify",
   "vf.hint": "Drop a picture here, or choose a file: its marks and provenance are checked.",
   "vf.file": "Picture file", "vf.ok": "Provenance intact", "vf.verdict": "Verdict", "vf.marked": "Marked as AI-generated",
-  "vf.c2pa": "C2PA manifest",
+  "vf.c2pa": "C2PA manifest (state · signed by)", "vf.xmp": "XMP source type", "vf.watermark": "Watermark", "vf.audit": "Audit entry",
 
   "pv.title": "Privacy", "pv.retention": "Retention", "pv.project": "Project", "pv.dry": "Show what has expired",
   "pv.run": "Delete expired", "pv.erase": "Erase", "pv.eraseWhat": "Project, or picture sha256:", "pv.erasePlan": "Erase…",
@@ -75,4 +75,25 @@ export default {
 
   "si.title": "Sign in", "si.hint": "This studio needs a token (`darkroom users add NAME` issues one).",
   "si.token": "Token", "si.submit": "Sign in", "si.wrong": "This token is not valid.", "si.signedIn": "Signed in",
+
+  "si.signout": "Sign out", "si.as": "Signed in as {name}", "si.admin": "admin",
+  "si.local": "Local studio (loopback, no sign-in)", "dlg.cancel": "Cancel", "st.addImg2img": "+ img2img",
+  "st.replay": "Replay", "st.replayHint": "Develop the recipe again and compare pixel for pixel", "st.replaying": "Replaying…",
+  "st.identical": "Replay: identical, pixel for pixel ({file}).", "st.fileSame": "the file too, byte for byte", "st.fileOther": "the file differs only in its signature and time stamps",
+  "st.differs": "Replay differs (max. difference {max}): {why}", "st.source": "Your picture", "st.editLong": "Change step {n} ({op})",
+  "up.drop": "Drop a picture to develop it (img2img, inpaint)", "up.hint": "Or drop a picture of your own here to start from it (img2img, inpaint).", "up.stripped": "Its metadata (EXIF, GPS, XMP, text) is removed on upload.",
+  "up.file": "Picture file", "up.declined": "{name} was not stored: no lawful basis was confirmed for this photo of a person.", "up.uploading": "Uploading {name}…", "up.done": "{name} uploaded, metadata removed: add a step on the strip.",
+  "cn.title": "A photo of a person", "cn.upload": "A face was found in {name}; nothing is stored until you confirm.", "cn.text": "This picture shows a face. Editing a photo of a real person needs a lawful basis (GDPR Art. 6): confirm the one you have.", "cn.basis": "Lawful basis (GDPR Art. 6(1))", "cn.consent": "The person's consent (a)",
+  "cn.contract": "A contract with the person (b)", "cn.legitimate": "Legitimate interests (f)", "cn.label": "Draw a visible \"KI-generiert / AI-generated\" label into the pictures made from it",
+  "cn.audit": "Your confirmation is recorded in the audit log.", "cn.ok": "Confirm", "cn.declined": "Not developed: no lawful basis was confirmed.",
+  "mask.faces": "Find faces", "mask.finding": "Looking for faces…", "mask.facesFound": "{n} face(s) found: click a number to add that face to the zone.",
+  "mask.noFaces": "No face found.", "mask.face": "Face {n}: add to or take out of the zone", "mask.region": "Zone {n}: the only-masked region (zone + padding, at the processing ratio)",
+  "zone.list": "Zones", "zone.add": "+ Zone", "zone.name": "Zone {n}",
+  "zone.paint": "Paint zone {n}", "zone.first": "prompt and denoise from the form", "zone.prompt": "Prompt of zone {n}",
+  "zone.denoise": "Denoise of zone {n}", "zone.remove": "Remove zone {n}", "lib.until": "Until",
+  "lib.projects": "Projects", "lib.showProject": "Show project {name} ({n} pictures)", "lib.keep": "Keep",
+  "lib.kept1": "Kept", "lib.keepLong": "Keep this picture", "lib.unkeepLong": "Kept: click to un-keep",
+  "lib.audit": "Audit events", "lib.format": "Export as", "lib.export": "Export", "lib.exportHint": "A new file in this format, marked as AI-generated and signed anew", "lib.what": "What", "lib.noEvents": "No audit events name this picture.",
+  "kind.input": "upload", "kind.image": "picture", "kind.sheet": "contact sheet",
+  "kind.mask": "mask",
 };

@@ -1,6 +1,7 @@
 // Trust you can see: verify by drop, retention and erasure (with confirmation), the audit log (admin).
 import * as api from "./api.js";
 import { t } from "./i18n.js";
+import { dropZone } from "./drop.js";
 
 const $ = id => document.getElementById(id);
 
@@ -23,8 +24,11 @@ async function verify(file) {
     const r = await api.postBytes("verify", file);
     const dl = document.createElement("dl");
     dl.className = "verdict";
+    const c2pa = r.c2pa ? [r.c2pa.state, r.c2pa.signer || r.c2pa.issuer, ...(r.c2pa.failures || [])].filter(Boolean).join(" · ") : "—";
     for (const [key, value] of [["vf.file", file.name], ["vf.ok", r.ok ? t("yes") : t("no")], ["vf.verdict", r.verdict],
-                                ["vf.marked", r.marked_ai ? t("yes") : t("no")], ["vf.c2pa", r.c2pa ?? "—"]]) {
+                                ["vf.marked", r.marked_ai ? t("yes") : t("no")], ["vf.c2pa", c2pa],
+                                ["vf.xmp", r.xmp_source_type || "—"], ["vf.watermark", r.watermark || "—"],
+                                ["vf.audit", r.audit || "—"]]) {
       const dt = document.createElement("dt"); dt.textContent = t(key);
       const dd = document.createElement("dd"); dd.textContent = String(value);
       dl.append(dt, dd);
@@ -38,17 +42,7 @@ async function verify(file) {
 }
 
 export function initTrust() {
-  const drop = $("verify-drop");
-  drop.addEventListener("dragover", e => { e.preventDefault(); drop.classList.add("over"); });
-  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
-  drop.addEventListener("drop", e => {
-    e.preventDefault();
-    drop.classList.remove("over");
-    const file = e.dataTransfer.files[0];
-    if (file) verify(file);
-  });
-  drop.addEventListener("keydown", e => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); $("verify-file").click(); } });
-  $("verify-file").addEventListener("change", e => { if (e.target.files[0]) verify(e.target.files[0]); });
+  dropZone($("verify-drop"), $("verify-file"), verify);
 
   const retention = async dryRun => {
     const project = $("retention-project").value.trim() || null;

@@ -1,0 +1,183 @@
+"""The lab a lesson runs in: recipes go to the Studio, pictures, plots and numbers come back.
+
+    lab = Lab(studio, lesson="seeds", out_dir=Path("out/seeds"), emit=print)
+    row = lab.figure("row", "pictures", columns=8)
+    lab.generate(row, "seed 1", prompt="a large red circle...", seed=1)
+
+Every picture is made by a Studio job and saved like any picture (library row, recipe, marks),
+so it can be replayed or opened in the studio. Measurements that only count (the checker's
+rates over dozens of seeds) run with `save=False`: their recipes are kept in the numbers, their
+pixels are not. `emit(kind, data)` sees every figure, step preview and picture as it appears.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from PIL import Image
+
+from darkroom.learn import checks
+from darkroom.learn.texts import text
+
+MINI = "darkroom-mini"
+
+
+@dataclass
+class Shot:
+    label: str
+    image: Image.Image
+    sha256: str | None = None  # the library picture (None: a preview or an illustration)
+    recipe: dict | None = None
+    file: str | None = None  # the exported copy, relative to the lesson folder
+    reading: dict | None = None  # what the checker reads in it (darkroom-mini only)
+
+
+@dataclass
+class Figure:
+    id: str
+    kind: str  # pictures | filmstrip | plot | table
+    caption: str
+    columns: int = 0
+    shots: list[Shot] = field(default_factory=list)
+    frames: list[dict] = field(default_factory=list)  # filmstrip: {"step", "total", "x_t", "x0"} (PIL images)
+    plot: Any = None  # darkroom.learn.plots.Plot
+    rows: list[list[str]] = field(default_factory=list)  # table: the first row is the header
+
+
+@dataclass
+class Result:
+    lesson: str
+    title: str
+    intro: str
+    takeaway: str
+    model: str
+    short: bool
+    figures: list[Figure]
+    numbers: dict
+    seconds: float
+
+
+def has_preview(event) -> bool:
+    return event.preview is not None or event.preview_x0 is not None
+
+
+class Lab:
+    def __init__(self, studio, *, lesson: str, model: str = MINI, lang: str = "en", short: bool = False,
+                 out_dir: Path, project: str = "learn", emit: Callable[[str, dict], None] | None = None,
+                 options: dict | None = None, cancelled: Callable[[], bool] = lambda: False):
+        self.studio, self.lesson, self.model, self.lang, self.short = studio, lesson, model, lang, short
+        self.out_dir, self.project = Path(out_dir), project
+        self.emit = emit or (lambda kind, data: None)
+        self.options = options or {}
+        self.cancelled = cancelled
+        self.figures: list[Figure] = []
+        self.numbers: dict = {}
+
+    @property
+    def mini(self) -> bool:
+        """The checker reads darkroom-mini's world only: its numbers are measured on that model alone."""
+        return self.model == MINI
+
+    def t(self, key: str, **values) -> str:
+        return text(self.lang, f"{self.lesson}.{key}", **values)
+
+    def pick(self, full, short):
+        return short if self.short else full
+
+    # ------------------------------------------------------------------ figures
+    def figure(self, key: str, kind: str, columns: int = 0, **values) -> Figure:
+        figure = Figure(f"{self.lesson}-{key}", kind, self.t(key, **values), columns)
+        self.figures.append(figure)
+        self.emit("figure", {"figure": figure})
+        return figure
+
+    def add(self, figure: Figure, shot: Shot) -> Shot:
+        figure.shots.append(shot)
+        self.emit("picture", {"figure": figure, "shot": shot})
+        return shot
+
+    def plot(self, figure: Figure, plot) -> None:
+        figure.plot = plot
+        self.emit("plot", {"figure": figure, "plot": plot})
+
+    def table(self, figure: Figure, rows: list[list[str]]) -> None:
+        figure.rows = rows
+        self.emit("table", {"figure": figure, "rows": rows})
+
+    # ------------------------------------------------------------------ recipes through the Studio
+    def recipe(self, *steps: dict) -> dict:
+        return {"darkroom_recipe": 1, "model": {"name": self.model}, "steps": list(steps)}
+
+    def submit(self, recipe: dict, *, save: bool = True, previews: bool = False, **options):
+        if self.cancelled():
+            from darkroom.errors import Cancelled
+
+            raise Cancelled("the lesson was stopped")
+        out = self.out_dir / "pictures" if save else None
+        return self.studio.submit(recipe, project=self.project, previews=previews, save=save, out_dir=out,
+                                  **options)
+
+    def run(self, recipe: dict, *, figure: Figure | None = None, previews: bool = False, save: bool = True,
+            **options) -> tuple[list, float]:
+        """Run a recipe and wait: (its pictures, seconds of computing from start to end). Step
+        previews go to `emit` for `figure` (and into it, for a filmstrip) as they come."""
+        job = self.submit(recipe, save=save, previews=previews, **options)
+        started = ended = None
+        for event in job.events():
+            if event.kind == "started":
+                started = event.time
+            elif event.kind in ("done", "failed", "cancelled"):
+                ended = event.time
+            elif event.kind == "step" and figure is not None and has_preview(event):
+                self._step(figure, event)
+            if self.cancelled():
+                job.cancel()
+        pictures = job.result()
+        return pictures, (ended or time.time()) - (started or time.time())
+
+    def _step(self, figure: Figure, event) -> None:
+        frame = {"step": event.step, "total": event.total, "x_t": event.preview, "x0": event.preview_x0}
+        if figure.kind == "filmstrip":
+            figure.frames.append(frame)
+        self.emit("step", {"figure": figure, **frame})
+
+    def shot(self, picture, label: str) -> Shot:
+        """A saved picture as a Shot (pixels read back from its exported copy)."""
+        if picture.image is not None:
+            image = picture.image
+        else:
+            with Image.open(picture.path) as file:
+                image = file.convert("RGB")
+        relative = Path(picture.path).relative_to(self.out_dir).as_posix() if picture.path else None
+        return Shot(label, image, picture.sha256 or None, picture.recipe.model_dump(mode="json"), relative)
+
+    def generate(self, figure: Figure | None, label: str, *, previews: bool = False, scene=None, timed=False,
+                 **step):
+        """One generate step, saved, shown in `figure` (with the checker's reading on darkroom-mini);
+        `timed`: (the Shot, the job's seconds from start to end, saving included)."""
+        pictures, took = self.run(self.recipe({"op": "generate", **step}), figure=figure, previews=previews)
+        shot = self.shot(pictures[-1], label)
+        if self.mini:
+            shot.reading = checks.reading(shot.image, scene)
+        if figure is not None:
+            self.add(figure, shot)
+        return (shot, took) if timed else shot
+
+    def images(self, recipe: dict) -> list[Image.Image]:
+        """The final pictures of a run that saves nothing (a measurement)."""
+        pictures, _ = self.run(recipe, save=False)
+        return [p.image for p in pictures if p.final]
+
+    def result(self, seconds: float) -> Result:
+        return Result(self.lesson, self.t("title"), self.t("intro"), self.t("takeaway"), self.model, self.short,
+                      self.figures, self.numbers, round(seconds, 2))
+
+    def variants(self, recipe: dict, **request) -> tuple:
+        """A variants job (the steps before the varied one run once): (the picture they made, [(label, picture)])."""
+        job = self.studio.variants(recipe, project=self.project, out_dir=self.out_dir / "pictures", **request)
+        pictures = job.result()
+        before = [p for p in pictures if p.step_index < (request.get("step_index") or 0)]
+        return (before[-1] if before else None), list(job.variants)
