@@ -36,9 +36,12 @@ test-tools:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TEST_DEBS); } || \
 	  { echo "the tests need Debian packages: sudo apt-get install $(TEST_DEBS)"; exit 1; }
 
+# Two pytest workers (pytest-xdist), one torch thread each; a test file stays on one worker, so its
+# module fixtures are built once. TEST_WORKERS=0 runs the suite in this process.
+TEST_WORKERS ?= 2
 test: $(STAMP) test-tools
 	$(VENV)/bin/lint-imports --no-cache
-	OMP_NUM_THREADS=1 $(PY) -m pytest -q -m "not slow"
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -m "not slow" -n $(TEST_WORKERS) --dist loadfile
 
 clean:
 	rm -rf out .pytest_cache

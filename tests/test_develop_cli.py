@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -43,13 +46,30 @@ def write_recipe(tmp_path, recipe=RECIPE, name="recipe.json"):
     return path
 
 
-def develop_cli(tmp_path, capsys, recipe=RECIPE, out="out") -> list:
-    assert main(["develop", str(write_recipe(tmp_path, recipe)), "-o", str(tmp_path / out)]) == 0
-    return capsys.readouterr().out.split()
+@pytest.fixture(scope="module")
+def developed_once(tmp_path_factory, tiny_sd1_dir):
+    """RECIPE developed once for this module with `darkroom develop`: (its data dir, the printed paths)."""
+    root = tmp_path_factory.mktemp("developed")
+    printed = io.StringIO()
+    with pytest.MonkeyPatch.context() as env, contextlib.redirect_stdout(printed):
+        env.setenv("DARKROOM_HOME", str(root / "home"))
+        assert main(["models", "add", str(tiny_sd1_dir), "--name", "tiny"]) == 0
+        printed.truncate(0)
+        printed.seek(0)
+        assert main(["develop", str(write_recipe(root)), "-o", str(root / "out")]) == 0
+    return root / "home", printed.getvalue().split()
 
 
-def test_develop_writes_every_step_with_recipe_and_parent_hash(tiny_model, tmp_path, capsys):
-    paths = develop_cli(tmp_path, capsys)
+@pytest.fixture
+def developed(developed_once, darkroom_home) -> list:
+    """The pictures of RECIPE (read-only), with this test's own copy of the data dir that made them."""
+    home, paths = developed_once
+    shutil.copytree(home, darkroom_home)
+    return paths
+
+
+def test_develop_writes_every_step_with_recipe_and_parent_hash(developed, tmp_path, capsys):
+    paths = developed
     assert len(paths) == 3
     sizes = [Image.open(p).size for p in paths]
     assert sizes == [(16, 16), (32, 32), (32, 32)]
@@ -77,8 +97,8 @@ def test_develop_writes_every_step_with_recipe_and_parent_hash(tiny_model, tmp_p
     assert "Hires" not in Image.open(paths[2]).text["parameters"]
 
 
-def test_replay_is_bit_identical_for_a_multi_step_recipe(tiny_model, tmp_path, capsys):
-    paths = develop_cli(tmp_path, capsys)
+def test_replay_is_bit_identical_for_a_multi_step_recipe(developed, tmp_path, capsys):
+    paths = developed
     for path in (paths[2], paths[1]):
         assert main(["replay", path]) == 0
         assert capsys.readouterr().out.startswith("identical: ")
@@ -96,8 +116,8 @@ def test_replay_is_bit_identical_for_a_multi_step_recipe(tiny_model, tmp_path, c
     assert out.startswith("differs: max abs pixel difference ") and "PSNR" in out and "why: " in out
 
 
-def test_replay_says_why_when_the_runtime_differs(tiny_model, tmp_path, capsys):
-    paths = develop_cli(tmp_path, capsys)
+def test_replay_says_why_when_the_runtime_differs(developed, tmp_path, capsys):
+    paths = developed
     image = Image.open(paths[1])
     recipe = json.loads(image.text[RECIPE_CHUNK])
     recipe["runtime"]["torch"] = "1.0.0"
@@ -111,8 +131,8 @@ def test_replay_says_why_when_the_runtime_differs(tiny_model, tmp_path, capsys):
     assert "why: the runtime differs: torch 1.0.0 -> " in out
 
 
-def test_lineage_lists_the_chain_from_raw_to_final(tiny_model, tmp_path, capsys):
-    paths = develop_cli(tmp_path, capsys)
+def test_lineage_lists_the_chain_from_raw_to_final(developed, tmp_path, capsys):
+    paths = developed
     assert main(["lineage", paths[2]]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 3
@@ -225,8 +245,8 @@ def test_generate_with_hires_flags(tiny_model, tmp_path, capsys):
     assert "hires_denoise" in capsys.readouterr().err
 
 
-def test_variants_contact_sheet_and_keep(tiny_model, tmp_path, capsys):
-    paths = develop_cli(tmp_path, capsys)
+def test_variants_contact_sheet_and_keep(developed, tmp_path, capsys):
+    paths = developed
     assert main(["variants", paths[2], "--count", "3", "--vary", "denoise", "-o", str(tmp_path / "v")]) == 0
     out = capsys.readouterr().out.split()
     variants, sheet = out[:3], out[3]
@@ -262,8 +282,8 @@ def test_inpaint_keeps_a_picture_that_is_not_a_multiple_of_8(tiny_model, tmp_pat
     assert (made[~zone] == before[~zone]).all() and (made[zone] != before[zone]).any()
 
 
-def test_seed_variants_of_a_raw_picture(tiny_model, tmp_path, capsys):
-    paths = develop_cli(tmp_path, capsys)
+def test_seed_variants_of_a_raw_picture(developed, tmp_path, capsys):
+    paths = developed
     assert main(["variants", paths[0], "--count", "2", "-o", str(tmp_path / "v")]) == 0
     first, second, sheet = capsys.readouterr().out.split()
     seeds = [json.loads(Image.open(p).text[RECIPE_CHUNK])["steps"][0]["seed"] for p in (first, second)]
@@ -272,13 +292,13 @@ def test_seed_variants_of_a_raw_picture(tiny_model, tmp_path, capsys):
     assert Image.open(sheet).size[0] > 0
 
 
-def test_replay_in_a_fresh_process_is_identical(tiny_model, tmp_path, capsys):
+def test_replay_in_a_fresh_process_is_identical(developed, tmp_path, capsys):
     """A new process (fresh model load, fresh torch) reproduces the final picture bit for bit."""
     import os
     import subprocess
     import sys
 
-    paths = develop_cli(tmp_path, capsys)
+    paths = developed
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run([sys.executable, "-m", "darkroom", "replay", paths[2]], env=env, capture_output=True,
                           text=True, timeout=300)

@@ -16,8 +16,8 @@ from darkroom.interop import a1111
 ENGINE = types.SimpleNamespace(entry=types.SimpleNamespace(sha256="ab" * 32, name="tiny"))
 BOX = {"kind": "box", "x": 8, "y": 8, "width": 24, "height": 24}
 CHAIN = [
-    {"op": "generate", "prompt": "a red circle", "negative_prompt": "blue", "seed": 7, "steps": 4, "width": 64,
-     "height": 64, "sampler": "Euler", "cfg": 7.0},
+    {"op": "generate", "prompt": "a red circle", "negative_prompt": "blue", "seed": 7, "steps": 4, "width": 32,
+     "height": 32, "sampler": "Euler", "cfg": 7.0},
     {"op": "hires", "scale": 2.0, "steps": 2, "denoise": 0.5, "seed": 777, "negative_prompt": "green"},
     {"op": "inpaint", "prompt": "a yellow square", "seed": 99, "steps": 5, "denoise": 0.6, "zone": BOX,
      "mask_blur": 2, "inpaint_area": "masked", "padding": 16, "width": 32, "height": 32},
