@@ -86,6 +86,11 @@ def test_a_lesson_runs_live_in_the_browser_and_its_pictures_open_in_the_studio(b
     assert page.locator("#fig-tokens-weights .shot[data-sha]").count() == 2
     assert "Was man mitnimmt" in page.inner_text("#takeaway-box")
     page.screenshot(path=SHOTS / "learn-tokens-de.png", full_page=True)
+
+    page.goto(f"{server.url}/#picture={sha}")  # "open in studio": the picture on the workspace's strip
+    page.wait_for_selector("body[data-ready=true]")
+    assert page.locator("#view-workspace").is_visible()
+    expect(page.locator("#cards li.card").first).to_be_visible()
     context.close()
     assert not errors, errors
 

@@ -408,7 +408,16 @@ async function boot() {
   });
   refreshQueue();
   showWhoami();
+  await openLinkedPicture();
   document.body.dataset.ready = "true";
+}
+
+// "/#picture=SHA" (the learning mode's "open in studio"): that picture on the strip, ready to develop
+async function openLinkedPicture() {
+  const sha = new URLSearchParams(location.hash.slice(1)).get("picture");
+  if (!sha || !/^[0-9a-f]{64}$/.test(sha)) return;
+  showView("workspace");
+  await strip.open(sha).catch(err => { $("form-error").textContent = err.message; });
 }
 
 boot().catch(err => {
