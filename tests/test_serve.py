@@ -255,6 +255,14 @@ def test_users_see_and_cancel_only_their_own_jobs(tiny_model):
         as_root = {"authorization": f"Bearer {root}"}
         assert [j["id"] for j in client.get("/api/v1/jobs", headers=as_root).json()] == [job_id]
         assert client.get("/api/v1/audit", headers=as_root).status_code == 200
+        policy = client.get("/api/v1/audit?kind=policy&since=2000-01-01&until=2999-12-31", headers=as_root).json()
+        assert policy and {e["kind"] for e in policy} == {"policy"}
+        assert client.get("/api/v1/audit?since=2999-01-01", headers=as_root).json() == []
+        assert "policy" in client.get("/api/v1/audit/kinds", headers=as_root).json()
+        assert client.get("/api/v1/audit?kind=x%27%3B--", headers=as_root).status_code == 422
+        assert client.get("/api/v1/audit?since=yesterday", headers=as_root).status_code == 422
+        assert client.get("/api/v1/audit/checkpoints", headers=as_bob).status_code == 403
+        assert isinstance(client.get("/api/v1/audit/checkpoints", headers=as_root).json(), list)
         basic = httpx.BasicAuth("alice", alice)
         assert client.get("/sdapi/v1/sd-models", auth=basic).status_code == 200
         assert client.get("/sdapi/v1/sd-models", auth=httpx.BasicAuth("bob", alice)).status_code == 401

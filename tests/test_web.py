@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 from serving import start, stop
 
 pytestmark = [pytest.mark.enable_socket, pytest.mark.allow_hosts(["127.0.0.1"])]
@@ -462,4 +463,12 @@ def test_privacy_erases_a_project_after_confirmation_and_the_audit_log_shows_it(
     page.click("#audit-refresh")
     page.wait_for_selector("#audit-status.ok")
     page.wait_for_selector("#audit-table tbody tr")
+    erased = len(studio.audit.entries(kind="erase"))
+    studio.audit.checkpoint()
+    page.select_option("#audit-kind", "erase")
+    page.fill("#audit-since", "2000-01-01")
+    page.click("#audit-refresh")
+    expect(page.locator("#audit-table tbody td:nth-child(3)")).to_have_text(["erase"] * erased)
+    expect(page.locator("#audit-checkpoints tbody tr")).to_have_count(len(studio.audit.checkpoints()))
+    assert studio.audit.checkpoints()
     page.screenshot(path=SHOTS / "audit-en.png")

@@ -9,6 +9,7 @@ A user sees, downloads, cancels and erases only what is theirs; an admin sees al
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 import json
 import math
@@ -480,9 +481,33 @@ def audit_verify(request: Request, user: User = Depends(admin)) -> dict:
 
 
 @router.get("/audit")
-def audit_show(request: Request, last: int = Query(50, ge=1, le=1000), user: User = Depends(admin)) -> list[dict]:
+def audit_show(request: Request, last: int = Query(50, ge=1, le=1000),
+               kind: str | None = Query(None, max_length=64, pattern=r"^[a-z_.-]+$"),
+               subject: str | None = Query(None, max_length=200),
+               since: dt.date | None = None, until: dt.date | None = None,
+               user: User = Depends(admin)) -> list[dict]:
+    """The last `last` events that match: event kind, subject (part of its name), days since/until (UTC)."""
+    entries = studio_of(request).audit.entries(kind=kind)
+    if subject:
+        entries = [e for e in entries if subject.casefold() in (e.subject or "").casefold()]
+    if since:
+        entries = [e for e in entries if e.time[:10] >= since.isoformat()]
+    if until:
+        entries = [e for e in entries if e.time[:10] <= until.isoformat()]
     return [{"index": e.index, "time": e.time, "kind": e.kind, "subject": e.subject, "payload": e.payload}
-            for e in studio_of(request).audit.last(last)]
+            for e in entries[-last:]]
+
+
+@router.get("/audit/kinds")
+def audit_kinds(request: Request, user: User = Depends(admin)) -> list[str]:
+    return studio_of(request).audit.kinds()
+
+
+@router.get("/audit/checkpoints")
+def audit_checkpoints(request: Request, user: User = Depends(admin)) -> list[dict]:
+    """The signed checkpoints (log size and Merkle root at a time), newest first."""
+    return [{"id": c.id, "size": c.size, "root": c.root, "time": c.time, "signed": bool(c.signature)}
+            for c in reversed(studio_of(request).audit.checkpoints())]
 
 
 @router.post("/retention/run")

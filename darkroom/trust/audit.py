@@ -344,6 +344,11 @@ class AuditLog:
         data = auditor.entry_data(i, t, k, subj, json.loads(payload), prev)
         return auditor.leaf_hash(data).hex() == digest
 
+    def kinds(self) -> list[str]:
+        """The event kinds the log holds."""
+        with self._connect() as db:
+            return [kind for (kind,) in db.execute("SELECT DISTINCT kind FROM audit_entries ORDER BY kind")]
+
     def checkpoints(self) -> list[Checkpoint]:
         with self._connect() as db:
             rows = db.execute("SELECT id, log, size, root, time, signature, chain FROM audit_checkpoints ORDER BY id")

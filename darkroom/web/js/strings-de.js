@@ -75,6 +75,8 @@ export default {
   "au.title": "Prüfprotokoll", "au.refresh": "Prüfen und anzeigen", "au.index": "#", "au.time": "Zeit",
   "au.kind": "Ereignis", "au.subject": "Gegenstand", "au.ok": "Die Kette ist intakt ({n} Einträge).",
   "au.broken": "Die Kette ist gebrochen: {message}", "au.admin": "Das Prüfprotokoll ist für Admins.",
+  "au.filter": "Ereignisse filtern", "au.any": "alle", "au.since": "Seit", "au.until": "Bis",
+  "au.checkpoints": "Signierte Prüfpunkte", "au.size": "Einträge", "au.root": "Merkle-Wurzel",
 
   "si.title": "Anmelden", "si.hint": "Dieses Studio braucht ein Token (`darkroom users add NAME` stellt eins aus).",
   "si.token": "Token", "si.submit": "Anmelden", "si.wrong": "Dieses Token ist nicht gültig.", "si.signedIn": "Angemeldet",

@@ -72,6 +72,8 @@ export default {
   "au.title": "Audit log", "au.refresh": "Verify and show", "au.index": "#", "au.time": "Time", "au.kind": "Event",
   "au.subject": "Subject", "au.ok": "The chain is intact ({n} entries).", "au.broken": "The chain is broken: {message}",
   "au.admin": "The audit log is for admins.",
+  "au.filter": "Filter the events", "au.any": "any", "au.since": "Since", "au.until": "Until",
+  "au.checkpoints": "Signed checkpoints", "au.size": "Entries", "au.root": "Merkle root",
 
   "si.title": "Sign in", "si.hint": "This studio needs a token (`darkroom users add NAME` issues one).",
   "si.token": "Token", "si.submit": "Sign in", "si.wrong": "This token is not valid.", "si.signedIn": "Signed in",

@@ -67,23 +67,41 @@ export function initTrust() {
     } catch (err) { $("erase-result").textContent = `${err.kind || ""}: ${err.message}`; }
   });
 
-  $("audit-refresh").addEventListener("click", async () => {
-    const status = $("audit-status"), body = $("audit-table").tBodies[0];
+  $("audit-filter").addEventListener("submit", async event => {
+    event.preventDefault();
+    const status = $("audit-status");
     try {
       const check = await api.get("audit/verify");
       status.textContent = check.ok ? t("au.ok", { n: check.entries ?? "?" }) : t("au.broken", { message: check.message });
       status.className = check.ok ? "ok" : "error";
-      const entries = await api.get("audit?last=100");
-      body.replaceChildren(...entries.reverse().map(e => {
-        const tr = document.createElement("tr");
-        for (const value of [e.index, typeof e.time === "number" ? new Date(e.time * 1000).toLocaleString() : e.time, e.kind, e.subject]) {
-          const td = document.createElement("td"); td.textContent = String(value ?? ""); tr.append(td);
-        }
-        return tr;
-      }));
+      const query = new URLSearchParams({ last: "100" });
+      for (const [name, id] of [["kind", "audit-kind"], ["subject", "audit-subject"], ["since", "audit-since"], ["until", "audit-until"]]) {
+        if ($(id).value) query.set(name, $(id).value);
+      }
+      const [entries, kinds, checkpoints] = await Promise.all(
+        [api.get(`audit?${query}`), api.get("audit/kinds"), api.get("audit/checkpoints")]);
+      const select = $("audit-kind"), chosen = select.value;
+      select.replaceChildren(select.options[0], ...kinds.map(k => new Option(k, k)));
+      select.value = chosen;
+      fillRows($("audit-table"), entries.reverse().map(e => [e.index, when(e.time), e.kind, e.subject]));
+      fillRows($("audit-checkpoints"), checkpoints.map(c => [when(c.time), c.size, c.root.slice(0, 16) + "…"]));
     } catch (err) {
       status.className = "error";
       status.textContent = err.status === 403 ? t("au.admin") : err.message;
     }
   });
+}
+
+function when(time) {
+  return typeof time === "number" ? new Date(time * 1000).toLocaleString() : new Date(time).toLocaleString();
+}
+
+function fillRows(table, rows) {
+  table.tBodies[0].replaceChildren(...rows.map(values => {
+    const tr = document.createElement("tr");
+    for (const value of values) {
+      const td = document.createElement("td"); td.textContent = String(value ?? ""); tr.append(td);
+    }
+    return tr;
+  }));
 }
