@@ -69,8 +69,13 @@ export async function pictureURL(sha) {
 }
 
 // Server-Sent Events over fetch (EventSource cannot send an Authorization header).
-export async function events(jobId, onEvent, signal) {
-  const response = await raw(`jobs/${jobId}/events`, { signal });
+export function events(jobId, onEvent, signal) {
+  return stream(`jobs/${jobId}/events`, onEvent, signal);
+}
+
+// Any event stream of the API: onEvent(kind, data) for each event, awaited in order.
+export async function stream(path, onEvent, signal) {
+  const response = await raw(path, { signal });
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let buffer = "";
@@ -87,7 +92,7 @@ export async function events(jobId, onEvent, signal) {
         if (line.startsWith("event: ")) kind = line.slice(7);
         else if (line.startsWith("data: ")) data += line.slice(6);
       }
-      if (data) onEvent(kind, JSON.parse(data));
+      if (data) await onEvent(kind, JSON.parse(data));
     }
   }
 }

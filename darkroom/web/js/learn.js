@@ -68,31 +68,13 @@ async function start(event) {
     state.run = run.id;
     $("lesson-run").disabled = true;
     $("lesson-cancel").hidden = false;
-    await stream(`learn/runs/${run.id}/events`, handle);
+    await api.stream(`learn/runs/${run.id}/events`, (kind, data) => handle(data));
   } catch (err) {
     setStatus(tr("ui.failed", { error: err.message }), true);
   } finally {
     state.run = null;
     $("lesson-cancel").hidden = true;
     show(state.current);
-  }
-}
-
-// Server-Sent Events over fetch (the token goes as a header).
-async function stream(path, onEvent) {
-  const reader = (await api.raw(path)).body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    buffer += decoder.decode(value, { stream: true });
-    let end;
-    while ((end = buffer.indexOf("\n\n")) >= 0) {
-      const data = buffer.slice(0, end).split("\n").filter(l => l.startsWith("data: ")).map(l => l.slice(6)).join("");
-      buffer = buffer.slice(end + 2);
-      if (data) await onEvent(JSON.parse(data));
-    }
   }
 }
 
