@@ -31,13 +31,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from darkroom.errors import ModelError, UnknownModel
 from darkroom.fsutil import write_atomic
 from darkroom.models import detect
 from darkroom.models.hashing import CHUNK, sha256_file
-from darkroom.models.registry import MINI_DIR, NAME_RE, Registry, default_name
+from darkroom.models.registry import MINI_DIR, NAME_RE, Registry, default_name, read_entries
 from darkroom.models.safety import SafetensorsHeader, check_checkpoint_file
 from darkroom.settings import Settings
 
@@ -348,17 +348,7 @@ class NetworkRegistry:
         self.file = Path(self.settings.registry_file).with_name("networks.json")
 
     def list(self) -> list[NetworkEntry]:
-        try:
-            data = json.loads(self.file.read_text())
-        except FileNotFoundError:
-            return []
-        except (OSError, ValueError) as err:
-            raise ModelError(f"the network registry {self.file} is unreadable ({err}); fix or delete it") from None
-        try:
-            return [NetworkEntry(**item) for item in data.get("networks", [])]
-        except (AttributeError, TypeError, ValidationError) as err:
-            raise ModelError(f"the network registry {self.file} is damaged ({err.__class__.__name__}); "
-                             "fix or delete it") from None
+        return read_entries(self.file, "networks", NetworkEntry, "network registry")
 
     def _save(self, entries: list[NetworkEntry]) -> None:
         data = {"darkroom_networks": 1, "networks": [e.model_dump(mode="json") for e in entries]}

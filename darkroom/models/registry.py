@@ -119,6 +119,21 @@ def _check_name(name: str) -> str:
     return name
 
 
+def read_entries(file: Path, key: str, entry_type, what: str) -> list:
+    """The entries a registry file lists under `key` ([] when there is no file yet); a damaged
+    or unreadable file is a ModelError that names it."""
+    try:
+        data = json.loads(file.read_text())
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError) as err:
+        raise ModelError(f"the {what} {file} is unreadable ({err}); fix or delete it") from None
+    try:
+        return [entry_type(**item) for item in data.get(key, [])]
+    except (AttributeError, TypeError, ValidationError) as err:
+        raise ModelError(f"the {what} {file} is damaged ({err.__class__.__name__}); fix or delete it") from None
+
+
 class Registry:
     """Named models of one data dir. `darkroom-mini` is built in and is the default."""
 
@@ -128,17 +143,7 @@ class Registry:
 
     # ---------------------------------------------------------------- storage
     def _load(self) -> list[ModelEntry]:
-        try:
-            data = json.loads(self.file.read_text())
-        except FileNotFoundError:
-            return []
-        except (OSError, ValueError) as err:
-            raise ModelError(f"the model registry {self.file} is unreadable ({err}); fix or delete it") from None
-        try:
-            return [ModelEntry(**item) for item in data.get("models", [])]
-        except (AttributeError, TypeError, ValidationError) as err:
-            raise ModelError(f"the model registry {self.file} is damaged ({err.__class__.__name__}); "
-                             "fix or delete it") from None
+        return read_entries(self.file, "models", ModelEntry, "model registry")
 
     def _save(self, entries: list[ModelEntry]) -> None:
         data = {"darkroom_models": REGISTRY_VERSION,
