@@ -99,6 +99,11 @@ def test_a1111_exiftool_and_c2pa_read_jpeg_and_webp(settings, tmp_path, fmt):
                                      text=True).stdout)[0]
     assert tags["ExifIFD:UserComment"] == PARAMS.replace("\n", ".") or tags["ExifIFD:UserComment"] == PARAMS
     assert tags["XMP-iptcExt:DigitalSourceType"] == xmp.TRAINED
+    assert tags["ExifIFD:ExifVersion"] == "0232" and tags["ExifIFD:ColorSpace"] == "sRGB"
+    if fmt == "jpeg":  # (the WebP's EXIF chunk keeps a second "Exif" header for Adobe's XMP Toolkit: minor)
+        validate = subprocess.run(["exiftool", "-validate", "-warning", "-a", "-s3", str(path)], check=True,
+                                  capture_output=True, text=True).stdout
+        assert validate.strip() == "OK", validate
     info = provenance.read(marked.data, fmt, trust_anchors_pem(settings))
     assert info.state == "Trusted" and info.says_ai
     assert verify_bytes(marked.data, settings, use_audit=False).ok
