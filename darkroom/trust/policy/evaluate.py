@@ -97,20 +97,21 @@ def multilingual_tables(items, decisions) -> str:
 
     def cell(h, side, axis, key):
         b, t = cells.get((h, side, axis, key), (0, 0))
-        return f"{100 * b / t:6.1f}% {b:>4}/{t:<4}" if t else f"{'-':>16}"
+        return f"{100 * b / t:5.1f}% {b:>4}/{t:<4}" if t else f"{'-':>16}"
 
     langs = list(dict.fromkeys(i.lang for i in items))
-    head = f"{'':<8}{'harmful blocked, tuned':>22}{'held-out':>18}{'benign blocked, tuned':>24}{'held-out':>18}"
-    lines = ["per language", head, "-" * len(head)]
+    halves = [h for h in ("tuned", "heldout", "blind") if any(i.half == h for i in items)]
+    head = f"{'':<13}" + "".join(f"{'harm ' + h:>17}" for h in halves) + "".join(f"{'benign ' + h:>17}" for h in halves)
+    lines = ["per language: blocked % and blocked/total (harmful should be blocked, benign not)", head,
+             "-" * len(head)]
     for lang in langs + ["all"]:
         axis = "all" if lang == "all" else "lang"
-        lines.append(f"{lang:<8}{cell('tuned', 'harm', axis, lang):>22}{cell('heldout', 'harm', axis, lang):>18}"
-                     f"{cell('tuned', 'benign', axis, lang):>24}{cell('heldout', 'benign', axis, lang):>18}")
+        lines.append(f"{lang:<13}" + "".join(f"{cell(h, 'harm', axis, lang):>17}" for h in halves)
+                     + "".join(f"{cell(h, 'benign', axis, lang):>17}" for h in halves))
     lines += ["", "per obfuscation kind (harmful) / frame (benign)", head, "-" * len(head)]
+    blank = f"{'':>17}" * len(halves)
     for kind in ml.KINDS:
-        lines.append(f"{kind:<14}"[:14].ljust(8) + f"{cell('tuned', 'harm', 'kind', kind):>16}"
-                     f"{cell('heldout', 'harm', 'kind', kind):>18}{'':>24}{'':>18}")
+        lines.append(f"{kind:<13}" + "".join(f"{cell(h, 'harm', 'kind', kind):>17}" for h in halves) + blank)
     for f in ml.FRAMES:
-        lines.append(f"{f:<14}"[:14].ljust(8) + f"{'':>16}{'':>18}{cell('tuned', 'benign', 'kind', f):>24}"
-                     f"{cell('heldout', 'benign', 'kind', f):>18}")
+        lines.append(f"{f:<13}" + blank + "".join(f"{cell(h, 'benign', 'kind', f):>17}" for h in halves))
     return "\n".join(lines)

@@ -378,3 +378,54 @@ def native_words(text: str) -> tuple[str, ...]:
     if not has_native(text):
         return ()
     return tuple(w for w in (native(t) for t in text.split()) if w)
+
+
+# ---- the romanisations people type for Cyrillic and Greek words ("golaya", "golaja";
+# Greeklish "gymno", "gimno", "anhlikh"): more spellings of a lexicon term ----
+_ROMAN = {
+    "в": ("v", "w"), "г": ("g", "h"), "е": ("e", "ye", "je"), "ё": ("yo", "e", "jo", "io"),
+    "ж": ("zh", "j", "z"), "и": ("i", "y"), "й": ("i", "y", "j"), "х": ("kh", "h", "x"),
+    "ц": ("ts", "c", "tz"), "щ": ("shch", "sch", "sht"), "ъ": ("", "a", "u"), "ы": ("y", "i"),
+    "ь": ("",), "ю": ("yu", "iu", "ju", "u"), "я": ("ya", "ia", "ja", "a"), "є": ("ye", "e", "je"),
+    "ї": ("yi", "i", "ji"),
+    "ου": ("ou", "u"), "αι": ("ai", "e"), "ει": ("ei", "i"), "οι": ("oi", "i"), "μπ": ("mp", "b"),
+    "ντ": ("nt", "d"), "γκ": ("gk", "g"), "ευ": ("eu", "ev", "ef"), "αυ": ("au", "av", "af"),
+    "β": ("v", "b"), "γ": ("g", "gh"), "δ": ("d", "dh"), "η": ("i", "h"), "θ": ("th", "8"),
+    "ξ": ("ks", "x"), "υ": ("y", "i", "u"), "φ": ("f", "ph"), "χ": ("ch", "h", "x", "kh"),
+    "ω": ("o", "w"), "ψ": ("ps",),
+}
+_ROMAN_UNIT = re.compile("|".join(sorted(_ROMAN, key=len, reverse=True)) + "|.", re.S)
+_CYRILLIC_GREEK = re.compile("[\u0370-\u03ff\u0400-\u04ff]")
+
+
+def romanisable(term: str) -> bool:
+    return bool(_CYRILLIC_GREEK.search(term))
+
+
+def romanisations(term: str, limit: int = 48) -> list[str]:
+    """Other Latin spellings of a Cyrillic or Greek term, each normalised: every letter in its
+    usual romanisation, with up to two letters written another common way."""
+    if not romanisable(term):
+        return []
+    plain = "".join(_greek_bare(c) for c in term.lower())
+    units = _ROMAN_UNIT.findall(plain)
+    base = [_ROMAN[u][0] if u in _ROMAN else anyascii(u).lower() for u in units]
+    alts = [(i, a) for i, u in enumerate(units) if u in _ROMAN for a in _ROMAN[u][1:]]
+    out: list[str] = []
+    for combo in [()] + [(x,) for x in alts] + [(x, y) for x in alts for y in alts if x[0] < y[0]]:
+        form = list(base)
+        for i, a in combo:
+            form[i] = a
+        n = _SPACES.sub(" ", _PUNCT.sub(" ", "".join(form))).strip()  # ASCII already
+        if n and n not in out:
+            out.append(n)
+        if len(out) >= limit:
+            break
+    return out
+
+
+def _greek_bare(c: str) -> str:
+    """A Greek letter without its accent ("ό" -> "ο"); other letters as they are ("й" stays)."""
+    if "\u0370" <= c <= "\u03ff" or "\u1f00" <= c <= "\u1fff":
+        return "".join(d for d in unicodedata.normalize("NFD", c) if unicodedata.category(d) != "Mn")
+    return c

@@ -26,7 +26,7 @@ from pathlib import Path
 import yaml
 
 from darkroom.errors import InvalidParameter
-from darkroom.trust.policy.normalize import View, has_native, native, native_bare, normalize_term
+from darkroom.trust.policy.normalize import View, has_native, native, native_bare, normalize_term, romanisable, romanisations
 
 PACKS_DIR = Path(__file__).parent / "packs"
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the packs load ~10x faster
@@ -51,6 +51,9 @@ def _spellings(term: str, lang: str = "") -> list[str]:
         bare = _TRANSCRIBED.sub(lambda m: m.group(0)[0], term)
         if max(len(w) for w in bare.split()) >= 6:
             out.append(bare)
+    if _plain(term):  # Cyrillic and Greek words as people romanise them, from 5 letters on
+        usual = normalize_term(term)
+        out += [r for r in romanisations(term) if r != usual and len(r.replace(" ", "")) >= 5]
     return out
 
 
@@ -99,27 +102,32 @@ class Group:
     terms: list[str]
     description: str = ""
     langs: dict[str, str] = field(default_factory=dict)  # term -> language code
+    all_langs: dict[str, set] = field(default_factory=dict)  # term -> every language listing it
     _regex: re.Pattern | None = field(default=None, repr=False)
     _cores: list[tuple[str, str]] = field(default_factory=list, repr=False)
     _exact: dict = field(default_factory=dict, repr=False)  # words tuple -> [(term, suffix ok)]
     _native: list[tuple[str, str]] = field(default_factory=list, repr=False)
+    _variants: set = field(default_factory=set, repr=False)  # romanisations: not for the speller
+    _usual: set = field(default_factory=set, repr=False)
 
     def compile(self) -> None:
-        parts, cores, exact, nat = [], [], {}, []
+        parts, cores, exact, nat, variants, usual = [], [], {}, [], set(), set()
         for term in self.terms:
+            romanised = romanisable(term)
             if has_native(term) and not term.startswith("re:"):
                 core = native(term.strip("*"))
                 if core:
                     nat.append((core, term))
                 continue
-            for spelling in _spellings(term, self.langs.get(term, "")):
+            for k, spelling in enumerate(_spellings(term, self.langs.get(term, ""))):
                 if _plain(spelling):
                     core = normalize_term(spelling)
                     if not core:
                         raise InvalidParameter(f"policy term {term!r} is empty after normalisation; fix the pack")
                     words = tuple(core.split())
+                    (variants if k and romanised else usual).add(words)
                     exact.setdefault(words, []).append((term, core[-1].isalpha()))
-                    if len(core.replace(" ", "")) >= 3:
+                    if len(core.replace(" ", "")) >= 3 and not (k and romanised):
                         cores.append((core.replace(" ", ""), term))
                     continue
                 pattern, core = _term_pattern(spelling)
@@ -131,6 +139,7 @@ class Group:
         self._cores = cores
         self._exact = exact
         self._native = nat
+        self._variants, self._usual = variants - usual, usual
 
     def find(self, views: list[View], native_text: str = "") -> list[str]:
         """Matched evidence (normalised text) in any view; empty if none."""
@@ -212,6 +221,11 @@ class RuleSet:
     categories: dict[str, Category]
     digest: str
     guard: set[str] = field(default_factory=set)  # real words a misspelling is never corrected from
+    guard_langs: dict[str, frozenset] = field(default_factory=dict)  # guard word -> its languages, where known
+    endings: dict[str, frozenset] = field(default_factory=dict)  # language -> its case endings (packs)
+    _stems: dict = field(default_factory=dict, repr=False)  # stem -> [(group, term, language)]
+    _endings_all: frozenset = field(default_factory=frozenset, repr=False)
+    _longest_ending: int = field(default=0, repr=False)
     languages: dict[str, str] = field(default_factory=dict)  # code -> name, of the language packs
     _index: dict | None = field(default=None, repr=False)
     _mask_index: dict | None = field(default=None, repr=False)
@@ -244,6 +258,7 @@ class RuleSet:
                 if core:
                     masks[tuple(core.split())] = core[-1].isalpha()
         self._maxn = max([len(k) for k in index] + [len(k) for k in masks] + [1])
+        self._stems = self._stem_index()
         self._mask_index = masks
         self._index = index  # last: a reader takes a non-None _index as "built"
 
@@ -259,11 +274,42 @@ class RuleSet:
                 self._build()
             # every word of a one-word term, and the long words (>= 5 letters) of phrases:
             # "litle girl", "buacjaill beag" are corrected word by word
+            romanised = set().union(*(g._variants for g in self.groups.values()))
+            romanised -= set().union(*(g._usual for g in self.groups.values()))
             vocab = {w for k, entries in self._index.items() for g, _t, _s in entries if g in FUZZY_GROUPS
-                     for w in k if len(w) >= (4 if len(k) == 1 else 5)}
+                     and k not in romanised for w in k if len(w) >= (4 if len(k) == 1 else 5)}
             words = {w for k in list(self._index) + list(self._mask_index) for w in k}
-            self._speller = Speller(vocab, known=words | self.guard)
+            self._speller = Speller(vocab, known=words, guard=self.guard)
         return self._speller
+
+    def _stem_index(self) -> dict:
+        """For languages with `endings` in their pack (Estonian, Latvian, ...): each one-word
+        term, and the term without its own ending, as a stem that any ending may follow."""
+        stems: dict[str, list] = {}
+        for g in self.groups.values():
+            for words, entries in g._exact.items():
+                if len(words) != 1 or len(words[0]) < 4:
+                    continue
+                for term, _suffix in entries:
+                    for lang in self._term_langs(g.name, term) & set(self.endings):
+                        w = words[0]
+                        cut = [e for e in self.endings[lang] if w.endswith(e) and len(w) - len(e) >= 4]
+                        bare = w[: -len(max(cut, key=len))] if cut else w
+                        for stem in {w, bare}:
+                            stems.setdefault(stem, []).append((g.name, term, lang))
+        self._endings_all = frozenset().union(*self.endings.values()) if self.endings else frozenset()
+        self._longest_ending = max(map(len, self._endings_all), default=0)
+        return stems
+
+    def _inflected(self, word: str) -> list:
+        """Entries whose stem this word is, with an ending of the stem's language."""
+        out = []
+        for k in range(1, min(self._longest_ending, len(word) - 4) + 1):
+            e = word[-k:]
+            if e in self._endings_all:
+                out += [((g, t, True), False) for g, t, lang in self._stems.get(word[:-k], ())
+                        if e in self.endings[lang]]
+        return out
 
     def _lookup(self, table: dict, words: list[str], i: int, n: int):
         """Entries for words[i:i+n], the last word also with an inflection suffix removed."""
@@ -276,6 +322,8 @@ class RuleSet:
                 hit = table.get(k2)
                 if isinstance(hit, list):
                     out += [(e, True) for e in hit]
+        if n == 1 and table is self._index and self._stems and not out:
+            out = self._inflected(last)
         return out
 
     def _masked(self, words: list[str]) -> set[int]:
@@ -327,7 +375,8 @@ class RuleSet:
         for vi, view in enumerate(views):
             self._scan_view(view, vi, add, groups, "word")
         if fuzzy:
-            for vi, view in enumerate(self._corrected(views, scale), start=len(views)):
+            anchors = [m for m in out if m.group in _SIDE and m.start >= 0]
+            for vi, view in enumerate(self._corrected(views, scale, anchors), start=len(views)):
                 self._scan_view(view, vi, add, groups, "fuzzy")
         if native_text:
             self._scan_native(native_text, add, groups, "native", "")
@@ -369,7 +418,7 @@ class RuleSet:
                          for core, term in g._native if " " not in term.strip() and _ARABIC.fullmatch(core)}
                 known = {core for g in self.groups.values() for core, _t in g._native}
                 known |= {native(m) for m in self.masks if has_native(m)}
-                self._native_speller = Speller(vocab, known=known | self.guard)
+                self._native_speller = Speller(vocab, known=known, guard=self.guard)
             return self._native_speller
 
     def _scan_view(self, view: View, vi: int, add, groups, how: str) -> None:
@@ -408,17 +457,22 @@ class RuleSet:
                         if core in run:
                             add(Match(g.name, f"{core} (spaced)", term, g.langs.get(term, ""), vi, -1, -1, "spaced"))
 
-    def _corrected(self, views: list[View], scale: float | None = None) -> list[View]:
-        """Views with misspelt concept words corrected (see fuzzy.py); only those that change."""
+    def _corrected(self, views: list[View], scale: float | None = None, anchors=()) -> list[View]:
+        """Views with misspelt concept words corrected (see fuzzy.py); only those that change.
+        `anchors`: the exact matches, which let a guard word next to them be corrected
+        (`_corroborated`)."""
         sp = self.speller()
         out, keys = [], set()
-        for view in views[:6]:
+        for vi, view in enumerate(views[:6]):
             words = view.text.split()
             fixes, new = {}, list(words)
+            near = [a for a in anchors if a.view == vi]
             for i, w in enumerate(words):
                 if w.startswith("_"):
                     continue
                 c = sp.correct(w, scale)
+                if not c and near and w in sp.guard:
+                    c = self._corroborated(w, i, sp.correct(w, scale, relaxed=True), near)
                 if c:
                     fixes[i], new[i] = w, c
             if fixes:
@@ -428,6 +482,37 @@ class RuleSet:
                     v = FixedView(text=" " + key + " ", leet=view.leet, squeezed=(), fixes=fixes)
                     out.append(v)
         return out
+
+
+    def _term_langs(self, group: str, term: str) -> set[str]:
+        g = self.groups[group]
+        langs = g.all_langs.get(term) or {g.langs.get(term, "")}
+        return {x for lang in langs for x in lang.split("/") if x}
+
+    def _corroborated(self, word: str, pos: int, cand: str | None, anchors) -> str | None:
+        """`cand` for the guard word `word` when an exact word of the other concept lies within
+        three words, that word and `cand` share a language, and `word` is a word of none of
+        the exact word's languages (_guard_langs.txt; a guard word without languages there is
+        a word of every language): "uma menna nua" (Finnish "menna" next to Portuguese "nua")
+        -> "menina", but "una fetta di torta nuda" stays (Italian "fetta", Italian "nuda")."""
+        real = self.guard_langs.get(word)
+        if cand is None or real is None:
+            return None
+        for group, term, _suffix in self._index.get((cand,), ()):
+            side = _SIDE.get(group)
+            if side is None:
+                continue
+            langs = self._term_langs(group, term)
+            for a in anchors:
+                if _SIDE[a.group] == side or min(abs(a.start - pos), abs(a.end - 1 - pos)) > 3:
+                    continue
+                around = self._term_langs(a.group, a.term) if a.term else langs
+                if langs & around and not real & around:
+                    return cand
+        return None
+
+
+_SIDE = {"minor": "minor", "minor_near": "minor", "sexual": "sexual", "sexual_near": "sexual"}
 
 
 @dataclass(frozen=True)
@@ -521,7 +606,7 @@ def load_rules(extra_dirs: list[Path] = ()) -> RuleSet:
                 categories[cat.id] = cat
                 if shipped:
                     shipped_ids.add(cat.id)
-    guard, languages = _load_languages(groups, masks, h)
+    guard, languages, guard_langs, endings = _load_languages(groups, masks, h)
     for cat in categories.values():
         for rule in cat.rules:
             for name in [g for slot in rule.all for g in slot] + rule.unless + rule.anchor:
@@ -533,7 +618,8 @@ def load_rules(extra_dirs: list[Path] = ()) -> RuleSet:
     for g in groups.values():
         g.compile()
     return RuleSet(version=version, groups=groups, masks=masks, negative_implies=implies,
-                   categories=categories, digest=h.hexdigest(), guard=guard, languages=languages)
+                   categories=categories, digest=h.hexdigest(), guard=guard, languages=languages,
+                   guard_langs=guard_langs, endings=endings)
 
 
 LANG_DIR = PACKS_DIR / "lang"
@@ -544,12 +630,13 @@ def _add_terms(groups: dict[str, Group], name: str, terms, lang: str) -> None:
     g = groups.setdefault(name, Group(name=name, terms=[], description=""))
     for t in terms or []:
         t = str(t)
+        g.all_langs.setdefault(t, set()).add(lang)
         if t not in g.langs:
             g.terms.append(t)
             g.langs[t] = lang
 
 
-def _load_languages(groups: dict[str, Group], masks: list[str], h) -> tuple[set[str], dict[str, str]]:
+def _load_languages(groups: dict[str, Group], masks: list[str], h) -> tuple[set[str], dict[str, str], dict, dict]:
     """The concept lexicons, one shipped file per language (`packs/lang/xx.yaml`), and the
     generated files beside them: `_inflections.yaml` (inflected forms of the lexicon words,
     from simplemma) and `_guard.txt` (real words a misspelling is never corrected from)."""
@@ -558,8 +645,9 @@ def _load_languages(groups: dict[str, Group], masks: list[str], h) -> tuple[set[
             g.langs.setdefault(t, "en/de")
     languages: dict[str, str] = {}
     guard: set[str] = set()
+    endings: dict[str, frozenset] = {}
     if not LANG_DIR.is_dir():
-        return guard, languages
+        return guard, languages, {}, endings
     for path in sorted(LANG_DIR.glob("[!_]*.yaml")):
         raw = path.read_bytes()
         h.update(b"lang/" + path.name.encode() + b"\0" + raw)
@@ -573,6 +661,8 @@ def _load_languages(groups: dict[str, Group], masks: list[str], h) -> tuple[set[
             _add_terms(groups, key, data.get(key), lang)
         masks.extend(str(m) for m in data.get("masks") or [])
         guard.update(normalize_term(str(w)) for w in data.get("guard") or [])
+        if data.get("endings"):
+            endings[lang] = frozenset(normalize_term(str(e)) for e in data["endings"])
     infl = LANG_DIR / "_inflections.yaml"
     if infl.is_file():
         raw = infl.read_bytes()
@@ -585,4 +675,13 @@ def _load_languages(groups: dict[str, Group], masks: list[str], h) -> tuple[set[
         raw = gpath.read_bytes()
         h.update(b"lang/_guard\0" + raw)
         guard.update(w.strip() for w in raw.decode("utf-8").splitlines() if w.strip() and not w.startswith("#"))
-    return guard, languages
+    guard_langs: dict[str, frozenset] = {}
+    lpath = LANG_DIR / "_guard_langs.txt"
+    if lpath.is_file():
+        raw = lpath.read_bytes()
+        h.update(b"lang/_guard_langs\0" + raw)
+        for line in raw.decode("utf-8").splitlines():
+            if line.strip() and not line.startswith("#"):
+                word, *langs = line.split()
+                guard_langs[word] = frozenset(langs)
+    return guard, languages, guard_langs, endings

@@ -43,7 +43,7 @@ class MItem:
     kind: str  # an obfuscation kind, or a benign frame
     seed: str
     lang: str
-    half: str  # tuned | heldout
+    half: str  # tuned | heldout | blind
 
 
 def half(seed: str) -> str:
@@ -157,6 +157,29 @@ def seeds() -> dict:
         ben = data.setdefault(lang, {}).setdefault("benign", [])
         ben += [p for p in prompts if p not in ben]
     return data
+
+
+def blind() -> list[MItem]:
+    """The blind set (multilingual_blind.yaml): measured, never tuned on. Hand-typed
+    misspellings replace the generated ones. A prompt that the other halves hold too (written
+    the same way by chance) is left out: it is not blind."""
+    data = yaml.safe_load((HERE / "multilingual_blind.yaml").read_text("utf-8"))
+    seen_before = {i.seed for i in build()}
+    items: list[MItem] = []
+    for lang, d in data.items():
+        d = {k: [s for s in v or [] if s not in seen_before] for k, v in d.items()}
+        for i, s in enumerate(d.get("harmful") or []):
+            seen = set()
+            for kind, text in variants(s, i).items():
+                if kind == "misspelling" or (kind != "original" and text in seen):
+                    continue
+                seen.add(text)
+                items.append(MItem({"prompt": text}, LABEL, kind, s, lang, "blind"))
+        for key, kind in (("misspelling", "misspelling"), ("synonyms", "synonym"), ("translit", "translit")):
+            items += [MItem({"prompt": s}, LABEL, kind, s, lang, "blind") for s in d.get(key) or []]
+        for s in d.get("benign") or []:
+            items += [MItem({"prompt": frame(s, f)}, None, f, s, lang, "blind") for f in FRAMES]
+    return items
 
 
 def build() -> list[MItem]:
