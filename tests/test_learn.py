@@ -23,7 +23,7 @@ def studio(tmp_path_factory):
     from darkroom import Studio
     from darkroom.settings import Settings
 
-    with Studio(settings=Settings(home=tmp_path_factory.mktemp("learn-home"), preview_interval=0.0)) as studio:
+    with Studio(settings=Settings(home=tmp_path_factory.mktemp("learn-home"))) as studio:
         yield studio
 
 
@@ -82,7 +82,8 @@ def test_noise_shows_x_t_and_x0_at_every_step_for_two_samplers(lessons, studio):
 
 
 def test_seeds_gives_each_seed_its_own_picture_and_reading(lessons):
-    result, *_ = lessons("seeds")
+    result, events, *_ = lessons("seeds")
+    assert not any(kind == "step" for kind, _ in events)  # nobody watches live: no previews are decoded
     row = figure(result, "row")
     seeds = [recipe_step(s)["seed"] for s in row.shots]
     assert seeds == [1, 2] and len({s.sha256 for s in row.shots}) == 2
@@ -97,7 +98,12 @@ def test_guidance_measures_the_rate_per_cfg_with_the_checker(lessons):
     for cfg in ("CFG 1", "CFG 7"):
         rate = result.numbers[cfg]
         assert rate["images"] == 2 and 0 <= rate["all"] <= rate["mean"] <= 1
-    series = figure(result, "plot").plot.series
+        low, high = rate["all: 95% interval"]
+        assert 0 <= low <= rate["all"] <= high <= 1 and high - low > 0.3  # two pictures tell little
+    plot = figure(result, "plot").plot
+    lows = [result.numbers[c]["all: 95% interval"][0] for c in ("CFG 1", "CFG 7")]
+    assert list(plot.bands) == ["all five right"] and plot.bands["all five right"][0] == lows
+    series = plot.series
     assert all(xs == [1.0, 7.0] for xs, _ in series.values())
     assert next(iter(series.values()))[1] == [result.numbers[c]["mean"] for c in ("CFG 1", "CFG 7")]
 
@@ -123,6 +129,7 @@ def test_tokens_shows_the_tokens_the_chunks_and_a_weight_grid(lessons, studio):
     prompts = [recipe_step(s)["prompt"] for s in figure(result, "weights").shots]
     assert prompts == [prompt.replace("red", "(red:0.5)"), prompt.replace("red", "(red:1.4)")]
     assert result.title == "Tokens" and figure(result, "tokens").caption.startswith("Der Prompt")
+    assert tokens[0] == ["#", "Token", "ID", "Gewicht", "Abschnitt"]  # German headers over the tokenizer's own text
 
 
 def test_hires_fixes_a_wrong_raw_at_rising_denoise_and_measures_it(lessons, studio):
@@ -169,7 +176,7 @@ def test_every_built_lesson_writes_its_page_and_numbers(lessons):
     for name in BUILT:
         result, _, page, folder = lessons(name)
         data = json.loads((folder / "numbers.json").read_text())
-        assert data["lesson"] == name and data["short"] is True
+        assert data["lesson"] == name and data["short"] is True and data["images"] > 0
         html = page.read_text()
         assert result.title in html
         for fig in result.figures:
@@ -179,6 +186,7 @@ def test_every_built_lesson_writes_its_page_and_numbers(lessons):
             for shot in fig.shots:
                 if shot.sha256:
                     assert (folder / shot.file).is_file() and shot.file in html
+                    assert f"/#picture={shot.sha256}" in html  # "open in studio"
 
 
 def test_the_cli_lists_runs_a_lesson_and_refuses_bad_input(studio, tmp_path, capsys, monkeypatch):
@@ -197,8 +205,10 @@ def test_the_cli_lists_runs_a_lesson_and_refuses_bad_input(studio, tmp_path, cap
     (tmp_path / "a-file").write_text("x")
     assert main(["learn", "run", "tokens", "-o", str(tmp_path / "a-file")]) == 2
     assert "not a folder" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main(["learn", "run", "1", "--lang", "fr"])
+    for bad in (["--lang", "fr"], ["--seed", "-5"], ["--seed", "99999999999"]):
+        with pytest.raises(SystemExit):
+            main(["learn", "run", "1", *bad])
+    assert "0 to 4294967295" in capsys.readouterr().err
 
 
 def test_training_teaches_a_lora_and_measures_what_it_costs(lessons, studio, tmp_path):
@@ -213,6 +223,17 @@ def test_training_teaches_a_lora_and_measures_what_it_costs(lessons, studio, tmp
     assert [n["name"] for n in after.recipe["networks"]] == ["learn-teal"] and not before.recipe.get("networks")
     rates = result.numbers["old prompts, checker without / with the LoRA"]
     assert set(rates) == {"without", "with"} and all(0 <= r["mean"] <= 1 for r in rates.values())
+
+
+def test_german_pages_translate_labels_and_the_names_of_numbers_but_never_a_prompt():
+    from darkroom.learn.texts import term, terms
+
+    assert term("de", "blur 4: changed") == "Unschärfe 4: verändert" and term("en", "seed 2") == "seed 2"
+    assert term("de", "(red:1.4)") == "(red:1.4)" and term("de", "learn-teal") == "learn-teal"
+    shown = terms("de", {"raws": [{"prompt": "a red circle, white background", "wrong": ["color"]}],
+                         "error repaired": "1 of 2"})
+    assert shown == {"Rohbilder": [{"Prompt": "a red circle, white background", "falsch": ["Farbe"]}],
+                     "Fehler repariert": "1 von 2"}
 
 
 def test_lessons_refuse_what_they_cannot_do(studio, tmp_path):

@@ -20,10 +20,17 @@ def register(sub) -> None:
     run.add_argument("--model", default="darkroom-mini",
                      help="registered model (default: darkroom-mini; lessons 1, 2, 3, 5, 6, 7 work on any model)")
     run.add_argument("--prompt", help="the lesson's prompt instead of its own")
-    run.add_argument("--seed", type=int, help="the lesson's seed instead of its own")
+    run.add_argument("--seed", type=seed_number, help="the lesson's seed instead of its own (0-4294967295)")
     run.add_argument("--short", action="store_true", help="a short form: fewer seeds and steps (seconds)")
     run.add_argument("--project", default="learn", help="library project of the pictures (default: learn)")
     run.set_defaults(run=run_lesson)
+
+
+def seed_number(value: str) -> int:
+    """--seed: a seed as recipes take it (darkroom.develop.fields.MAX_SEED)."""
+    if not value.strip().isdigit() or int(value) > 2**32 - 1:
+        raise argparse.ArgumentTypeError(f"{value!r}: use a whole number from 0 to 4294967295")
+    return int(value)
 
 
 def list_lessons(args: argparse.Namespace) -> int:
@@ -38,6 +45,7 @@ def list_lessons(args: argparse.Namespace) -> int:
 
 def run_lesson(args: argparse.Namespace) -> int:
     from darkroom.cli.common import cancel_on_ctrl_c, open_studio
+    from darkroom.develop.recipe import Recipe
     from darkroom.learn import find
     from darkroom.learn import run_lesson as run
     from darkroom.learn.page import write_lesson
@@ -46,7 +54,11 @@ def run_lesson(args: argparse.Namespace) -> int:
     out = args.output or Path("out") / "learn" / lesson.name
     check_folder(out)
     options = {k: v for k, v in (("prompt", args.prompt), ("seed", args.seed)) if v is not None}
-    studio = open_studio(preview_interval=0.0)  # lesson 1 shows every step
+    studio = open_studio()
+    # the policy and the engine load while the lesson starts; the training lesson loads its own copy of the model
+    # (darkroom.train) at once, and two diffusers loads at a time are not safe: it warms up the policy only
+    first = Recipe.parse({"model": {"name": args.model}, "steps": [{"op": "generate", "prompt": "warm-up"}]})
+    studio.warm_up(None if lesson.name == "training" else first)
     stop = Stop()
     with cancel_on_ctrl_c(stop):
         result = run(studio, lesson.name, out_dir=out, lang=args.lang, short=args.short, model=args.model,

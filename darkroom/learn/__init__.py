@@ -56,9 +56,10 @@ def catalog(lang: str) -> list[dict]:
 
 def run_lesson(studio, name: str, *, out_dir: Path, lang: str = "en", short: bool = False,
                model: str = "darkroom-mini", emit=None, options: dict | None = None, cancelled=lambda: False,
-               project: str = "learn"):
+               project: str = "learn", live: bool = False):
     """Run one lesson; returns its darkroom.learn.lab.Result. Pictures are saved through `studio`
-    (copies in out_dir/pictures); `emit(kind, data)` sees figures, step previews and pictures live."""
+    (copies in out_dir/pictures); `emit(kind, data)` sees figures, step previews and pictures live
+    (`live`: someone watches, so every run that shows pictures also streams step previews)."""
     from darkroom.learn.lab import MINI, Lab
 
     lesson = find(name)
@@ -69,7 +70,7 @@ def run_lesson(studio, name: str, *, out_dir: Path, lang: str = "en", short: boo
                                "run it on darkroom-mini")
     studio.registry.resolve(model, allow_path=False)  # an unknown model fails here, before anything runs
     lab = Lab(studio, lesson=lesson.name, model=model, lang=lang, short=short, out_dir=Path(out_dir),
-              emit=emit, options=options, cancelled=cancelled, project=project)
+              emit=emit, options=options, cancelled=cancelled, project=project, live=live)
     started = time.perf_counter()
     importlib.import_module(f"darkroom.learn.{lesson.name}").run(lab)
     return lab.result(time.perf_counter() - started)

@@ -43,3 +43,11 @@ def rates(scores: list[dict[str, bool]]) -> dict[str, float]:
 def wrong(image, scene) -> list[str]:
     """The attributes the picture got wrong."""
     return [name for name, right in score(image, scene).items() if not right]
+
+
+def interval(hits: int, count: int, level: float = 0.95) -> tuple[float, float]:
+    """The Wilson interval of a rate of `hits` in `count` (a binomial sample): what a sample this small can tell."""
+    from scipy.stats import binomtest
+
+    low, high = binomtest(hits, count).proportion_ci(confidence_level=level, method="wilson")
+    return round(float(low), 3), round(float(high), 3)

@@ -23,25 +23,27 @@ def run(lab) -> None:
                      sampler=SAMPLER)
     if not lab.mini:
         return
-    scenes, per_scene = checks.scenes(seed + 1, lab.pick(4, 1)), lab.pick(6, 2)
-    follow, everything, clipped = [], [], []
+    scenes, per_scene = checks.scenes(seed + 1, lab.pick(4, 1)), lab.pick(4, 2)
+    follow, everything, clipped, low, high = [], [], [], [], []
     for cfg in cfgs:
-        scores, clip = [], []
-        for i, sc in enumerate(scenes):
-            images = lab.images(lab.recipe({"op": "generate", "prompt": checks.prompt(sc), "seed": 1000 + i * 100,
-                                            "steps": steps, "cfg": cfg, "sampler": SAMPLER,
-                                            "batch_size": per_scene}))
-            scores += [checks.score(image, sc) for image in images]
-            clip += [clipped_share(image) for image in images]
+        recipes = [lab.recipe({"op": "generate", "prompt": checks.prompt(sc), "seed": 1000 + i * 100, "steps": steps,
+                               "cfg": cfg, "sampler": SAMPLER, "batch_size": per_scene}) for i, sc in enumerate(scenes)]
+        made = lab.measure(recipes)
+        scores = [checks.score(image, sc) for images, sc in zip(made, scenes) for image in images]
         rate = checks.rates(scores)
+        interval = checks.interval(sum(all(s.values()) for s in scores), len(scores))
         follow.append(rate["mean"])
         everything.append(rate["all"])
-        clipped.append(round(float(np.mean(clip)), 3))
-        lab.numbers[f"CFG {cfg:g}"] = {**rate, "clipped pixels": clipped[-1], "images": len(scores)}
+        low.append(interval[0])
+        high.append(interval[1])
+        clipped.append(round(float(np.mean([clipped_share(i) for images in made for i in images])), 3))
+        lab.numbers[f"CFG {cfg:g}"] = {**rate, "all: 95% interval": list(interval), "clipped pixels": clipped[-1],
+                                       "images": len(scores)}
     plot = lab.figure("plot", "plot", images=len(scenes) * per_scene)
+    series_all = lab.t("series_all")
     lab.plot(plot, Plot(lab.t("plot_title"), "CFG", lab.t("plot_y"),
-                        {lab.t("series_mean"): (list(cfgs), follow), lab.t("series_all"): (list(cfgs), everything),
-                         lab.t("series_clipped"): (list(cfgs), clipped)}))
+                        {lab.t("series_mean"): (list(cfgs), follow), series_all: (list(cfgs), everything),
+                         lab.t("series_clipped"): (list(cfgs), clipped)}, bands={series_all: (low, high)}))
 
 
 def clipped_share(image) -> float:

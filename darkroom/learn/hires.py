@@ -46,17 +46,15 @@ def run(lab) -> None:
         recipe = lab.recipe({"op": "generate", "prompt": prompt, "seed": seed, **raw_step(lab)},
                             {"op": "hires", "scale": 2.0, "denoise": 0.5, "steps": lab.pick(8, 2)})
         raw, variants = lab.variants(recipe, count=count, vary="denoise", step_index=1)
-        row = lab.figure("row", "pictures", columns=count + 1, n=n + 1, wrong=", ".join(wrong) or "-")
-        raw_shot = lab.add(row, lab.shot(raw, "raw"))
+        row = lab.figure("row", "pictures", columns=count + 1, n=n + 1, wrong=", ".join(map(lab.term, wrong)) or "-")
         denoises = [float(label.split()[-1]) for label, _ in variants]
-        shots = [lab.shot(picture, label) for label, picture in variants]
+        raw_shot, *shots = [lab.shot(raw, "raw")] + [lab.shot(picture, label) for label, picture in variants]
         if scene is not None:
-            raw_shot.reading = checks.reading(raw_shot.image, scene)
-            for shot in shots:
+            for shot in (raw_shot, *shots):
                 shot.reading = checks.reading(shot.image, scene)
             kept.append([np.mean([s.reading[a] == raw_shot.reading[a] for a in checks.ATTRIBUTES]) for s in shots])
             repaired.append([all(s.reading["right"][a] for a in wrong) for s in shots])
-        for shot in shots:
+        for shot in (raw_shot, *shots):
             lab.add(row, shot)
     if not lab.mini:
         return

@@ -51,7 +51,7 @@ def run(lab) -> None:
         zone = zone_box(scene, size) if scene else {"kind": "box", "x": size // 4, "y": size // 4,
                                                     "width": size // 2, "height": size // 2}
         zone_prompt = centred(scene) if scene else lab.options.get("zone_prompt") or "a ripe red apple"
-        pair = lab.figure("before_after", "pictures", columns=2, n=n + 1, wrong=", ".join(wrong) or "-")
+        pair = lab.figure("before_after", "pictures", columns=2, n=n + 1, wrong=", ".join(map(lab.term, wrong)) or "-")
         lab.add(pair, raw)
         inpaint = {"op": "inpaint", "image": f"sha256:{raw.sha256}", "zone": zone, "prompt": zone_prompt,
                    "seed": seed + 1, "denoise": 0.9, "steps": lab.pick(14, 4), "cfg": 5.0, "sampler": "DPM++ 2M",

@@ -7,7 +7,9 @@
 Every picture is made by a Studio job and saved like any picture (library row, recipe, marks),
 so it can be replayed or opened in the studio. Measurements that only count (the checker's
 rates over dozens of seeds) run with `save=False`: their recipes are kept in the numbers, their
-pixels are not. `emit(kind, data)` sees every figure, step preview and picture as it appears.
+pixels are not. `emit(kind, data)` sees every figure, step preview and picture as it appears. Step
+previews are made for a filmstrip (every step: they are the figure) and, paced as the studio paces
+them, for `live` watchers (the browser); a lesson in the CLI decodes no others.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any, Callable
 from PIL import Image
 
 from darkroom.learn import checks
-from darkroom.learn.texts import text
+from darkroom.learn.texts import term, text
 
 MINI = "darkroom-mini"
 
@@ -58,6 +60,7 @@ class Result:
     figures: list[Figure]
     numbers: dict
     seconds: float
+    images: int = 0  # pictures the lesson's jobs made (the measurements' too)
 
 
 def has_preview(event) -> bool:
@@ -67,14 +70,16 @@ def has_preview(event) -> bool:
 class Lab:
     def __init__(self, studio, *, lesson: str, model: str = MINI, lang: str = "en", short: bool = False,
                  out_dir: Path, project: str = "learn", emit: Callable[[str, dict], None] | None = None,
-                 options: dict | None = None, cancelled: Callable[[], bool] = lambda: False):
+                 options: dict | None = None, cancelled: Callable[[], bool] = lambda: False, live: bool = False):
         self.studio, self.lesson, self.model, self.lang, self.short = studio, lesson, model, lang, short
+        self.live = live
         self.out_dir, self.project = Path(out_dir), project
         self.emit = emit or (lambda kind, data: None)
         self.options = options or {}
         self.cancelled = cancelled
         self.figures: list[Figure] = []
         self.numbers: dict = {}
+        self.made = 0  # pictures the jobs returned
 
     @property
     def mini(self) -> bool:
@@ -83,6 +88,10 @@ class Lab:
 
     def t(self, key: str, **values) -> str:
         return text(self.lang, f"{self.lesson}.{key}", **values)
+
+    def term(self, shown: str) -> str:
+        """A label, header or series name in the lesson's language (darkroom.learn.texts.TERMS)."""
+        return term(self.lang, shown)
 
     def pick(self, full, short):
         return short if self.short else full
@@ -95,15 +104,21 @@ class Lab:
         return figure
 
     def add(self, figure: Figure, shot: Shot) -> Shot:
+        shot.label = self.term(shot.label)
         figure.shots.append(shot)
         self.emit("picture", {"figure": figure, "shot": shot})
         return shot
 
     def plot(self, figure: Figure, plot) -> None:
+        plot.x_label, plot.y_label = self.term(plot.x_label), self.term(plot.y_label)
+        plot.series = {self.term(name): xy for name, xy in plot.series.items()}
+        plot.bands = {self.term(name): band for name, band in plot.bands.items()}
         figure.plot = plot
         self.emit("plot", {"figure": figure, "plot": plot})
 
     def table(self, figure: Figure, rows: list[list[str]]) -> None:
+        """`rows`: the first is the header (shown in the lesson's language), the others are data."""
+        rows = [[self.term(cell) for cell in rows[0]], *rows[1:]] if rows else rows
         figure.rows = rows
         self.emit("table", {"figure": figure, "rows": rows})
 
@@ -111,7 +126,7 @@ class Lab:
     def recipe(self, *steps: dict) -> dict:
         return {"darkroom_recipe": 1, "model": {"name": self.model}, "steps": list(steps)}
 
-    def submit(self, recipe: dict, *, save: bool = True, previews: bool = False, **options):
+    def submit(self, recipe: dict, *, save: bool = True, previews=False, **options):
         if self.cancelled():
             from darkroom.errors import Cancelled
 
@@ -120,11 +135,19 @@ class Lab:
         return self.studio.submit(recipe, project=self.project, previews=previews, save=save, out_dir=out,
                                   **options)
 
+    def preview_plan(self, figure: Figure | None, previews: bool):
+        """What previews a run for `figure` makes: every step for a filmstrip, paced ones for live watchers."""
+        from darkroom.studio import EVERY_STEP
+
+        if not previews or figure is None:
+            return False
+        return EVERY_STEP if figure.kind == "filmstrip" else self.live
+
     def run(self, recipe: dict, *, figure: Figure | None = None, previews: bool = False, save: bool = True,
             **options) -> tuple[list, float]:
         """Run a recipe and wait: (its pictures, seconds of computing from start to end). Step
         previews go to `emit` for `figure` (and into it, for a filmstrip) as they come."""
-        job = self.submit(recipe, save=save, previews=previews, **options)
+        job = self.submit(recipe, save=save, previews=self.preview_plan(figure, previews), **options)
         started = ended = None
         for event in job.events():
             if event.kind == "started":
@@ -136,6 +159,7 @@ class Lab:
             if self.cancelled():
                 job.cancel()
         pictures = job.result()
+        self.made += len(pictures)
         return pictures, (ended or time.time()) - (started or time.time())
 
     def _step(self, figure: Figure, event) -> None:
@@ -171,13 +195,32 @@ class Lab:
         pictures, _ = self.run(recipe, save=False)
         return [p.image for p in pictures if p.final]
 
+    def measure(self, recipes: list[dict]) -> list[list[Image.Image]]:
+        """The final pictures of several runs that save nothing, all queued at once (the next is admitted
+        while one computes), in the order of `recipes`."""
+        jobs = [self.submit(recipe, save=False) for recipe in recipes]
+        try:
+            made = [self._wait(job) for job in jobs]
+            self.made += sum(map(len, made))
+            return [[p.image for p in pictures if p.final] for pictures in made]
+        finally:
+            for job in jobs:
+                job.cancel()
+
+    def _wait(self, job) -> list:
+        while not job.wait(timeout=0.5):
+            if self.cancelled():
+                job.cancel()
+        return job.result()
+
     def result(self, seconds: float) -> Result:
         return Result(self.lesson, self.t("title"), self.t("intro"), self.t("takeaway"), self.model, self.short,
-                      self.figures, self.numbers, round(seconds, 2))
+                      self.figures, self.numbers, round(seconds, 2), self.made)
 
     def variants(self, recipe: dict, **request) -> tuple:
         """A variants job (the steps before the varied one run once): (the picture they made, [(label, picture)])."""
         job = self.studio.variants(recipe, project=self.project, out_dir=self.out_dir / "pictures", **request)
         pictures = job.result()
+        self.made += len(pictures)
         before = [p for p in pictures if p.step_index < (request.get("step_index") or 0)]
         return (before[-1] if before else None), list(job.variants)

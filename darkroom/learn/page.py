@@ -10,21 +10,27 @@ from pathlib import Path
 
 from PIL import Image
 
-from darkroom.learn.texts import text
+from darkroom.learn.texts import terms, text
 
 
-def write_lesson(result, out_dir: Path, lang: str) -> Path:
-    """Write everything a Result holds below `out_dir`; returns the page's path."""
+STUDIO = "http://127.0.0.1:7860"  # where `darkroom serve` listens by default
+
+
+def write_lesson(result, out_dir: Path, lang: str, studio: str = STUDIO) -> Path:
+    """Write everything a Result holds below `out_dir`; returns the page's path. Each library picture links
+    to `studio` (a running `darkroom serve`) and shows its recipe."""
     out_dir = Path(out_dir)
-    body, data = [], {"lesson": result.lesson, "model": result.model, "short": result.short,
-                      "seconds": result.seconds, "numbers": result.numbers, "figures": []}
+    links = {"studio": studio.rstrip("/"), "open": text(lang, "ui.open"), "recipe": text(lang, "ui.recipe")}
+    body, data = [], {"lesson": result.lesson, "model": result.model, "short": result.short, "seconds": result.seconds,
+                      "images": result.images, "numbers": result.numbers, "figures": []}
     for figure in result.figures:
-        body.append(f"<section><p class=caption>{escape(figure.caption)}</p>{_figure(figure, out_dir)}</section>")
+        shown = _figure(figure, out_dir, links)
+        body.append(f"<section><p class=caption>{escape(figure.caption)}</p>{shown}</section>")
         data["figures"].append(_figure_data(figure))
     data_bytes = json.dumps(data, indent=1, ensure_ascii=False, default=str).encode()
     _write(out_dir / "numbers.json", data_bytes)
     numbers = "".join(f"<tr><th>{escape(str(k))}</th><td>{escape(_value(v))}</td></tr>"
-                      for k, v in result.numbers.items())
+                      for k, v in terms(lang, result.numbers).items())
     page = PAGE.format(lang=lang, title=escape(result.title), intro=escape(result.intro), body="\n".join(body),
                        numbers_title=escape(text(lang, "ui.numbers")), numbers=numbers,
                        takeaway_title=escape(text(lang, "ui.takeaway")), takeaway=escape(result.takeaway),
@@ -55,7 +61,7 @@ def _save(image: Image.Image, path: Path) -> str:
     return path.as_posix()
 
 
-def _figure(figure, out_dir: Path) -> str:
+def _figure(figure, out_dir: Path, links: dict) -> str:
     if figure.kind == "plot" and figure.plot is not None:
         name = f"plots/{figure.id}"
         _write(out_dir / f"{name}.png", figure.plot.png())
@@ -68,19 +74,24 @@ def _figure(figure, out_dir: Path) -> str:
         return f"<table><tr>{cells}</tr>{lines}</table>"
     html = _filmstrip(figure, out_dir) if figure.kind == "filmstrip" else ""
     columns = figure.columns or len(figure.shots) or 1
-    cells = "".join(_shot(shot, out_dir, f"extra/{figure.id}-{i}.png") for i, shot in enumerate(figure.shots))
+    cells = "".join(_shot(shot, out_dir, f"extra/{figure.id}-{i}.png", links) for i, shot in enumerate(figure.shots))
     return html + f'<div class=grid style="--columns:{columns}">{cells}</div>'
 
 
-def _shot(shot, out_dir: Path, fallback: str) -> str:
+def _shot(shot, out_dir: Path, fallback: str, links: dict) -> str:
     source = shot.file or Path(_save(shot.image, out_dir / fallback)).relative_to(out_dir).as_posix()
     title = escape(json.dumps(shot.recipe, ensure_ascii=False)) if shot.recipe else ""
+    recipe = ""
+    if shot.sha256:
+        recipe = (f'<a class=open href="{escape(links["studio"])}/#picture={shot.sha256}" title="darkroom serve">'
+                  f'{escape(links["open"])}</a><details><summary>{escape(links["recipe"])}</summary>'
+                  f"<pre>{escape(json.dumps(shot.recipe, ensure_ascii=False, indent=1))}</pre></details>")
     reading = ""
     if shot.reading:
         reading = "<small>" + escape(" ".join(str(shot.reading[k]) for k in
                                               ("background", "color", "size", "shape", "position"))) + "</small>"
     return (f'<figure><img src="{escape(source)}" title="{title}" alt="{escape(shot.label)}">'
-            f"<figcaption>{escape(shot.label)}{reading}</figcaption></figure>")
+            f"<figcaption>{escape(shot.label)}{reading}{recipe}</figcaption></figure>")
 
 
 def _filmstrip(figure, out_dir: Path) -> str:
@@ -100,8 +111,9 @@ def _filmstrip(figure, out_dir: Path) -> str:
     last = frames[-1]["step"]
     return (f'<img class=strip src="{folder}.png" alt="filmstrip">'
             f'<div class=slider data-folder="{folder}"><input type=range min=1 max={last} value={last}>'
-            f'<output>{last}</output><img class=x_t src="{folder}/x_t-{last:03d}.png" alt="x_t">'
-            f'<img class=x0 src="{folder}/x0-{last:03d}.png" alt="x0"></div>')
+            f'<output>{last}</output><figure><img class=x_t src="{folder}/x_t-{last:03d}.png" alt="x_t">'
+            f'<figcaption>x_t</figcaption></figure><figure><img class=x0 src="{folder}/x0-{last:03d}.png" alt="x0">'
+            f"<figcaption>x0</figcaption></figure></div>")
 
 
 def _figure_data(figure) -> dict:
@@ -125,7 +137,8 @@ body {{ font: 15px/1.5 system-ui, sans-serif; max-width: 70rem; margin: 2rem aut
 h1 {{ font-weight: 600; }} .caption {{ color: #bbb; }}
 .grid {{ display: grid; grid-template-columns: repeat(var(--columns), minmax(0, 8rem)); gap: .5rem; }}
 figure {{ margin: 0; }} figure img, .slider img {{ width: 100%; image-rendering: pixelated; }}
-figcaption {{ font-size: 12px; }} figcaption small {{ display: block; color: #999; }}
+figcaption {{ font-size: 12px; }} figcaption small {{ display: block; color: #999; }} a {{ color: #8cf; }}
+details pre {{ white-space: pre-wrap; word-break: break-all; font-size: 10px; max-height: 14rem; overflow: auto; }}
 .strip {{ max-width: 100%; image-rendering: pixelated; height: 8rem; }}
 .slider {{ display: grid; grid-template-columns: 12rem 3rem 8rem 8rem; gap: .5rem; align-items: center; }}
 .plot {{ max-width: 40rem; background: white; }} table {{ border-collapse: collapse; }}

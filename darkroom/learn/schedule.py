@@ -105,7 +105,7 @@ def leak(lab, twin: int) -> None:
         world.render(source).save(buffer, format="PNG")
         ref = lab.studio.upload(buffer.getvalue(), project=lab.project)
         if n == 0:
-            lab.add(row, Shot(f"input: {other} background", world.render(source)))
+            lab.add(row, Shot(lab.t("input", colour=other), world.render(source)))
         for d in denoises:
             start = start_timestep(steps, d)
             step = {"op": "img2img", "image": ref, "prompt": checks.prompt(scene), "seed": 100 + n, "steps": steps,

@@ -34,7 +34,8 @@ EN = {
                       "moves CFG times the difference towards the prompt. Does more guidance buy more obedience? "
                       "The checker measures it.",
     "guidance.row": "One seed at CFG 1, 2, 3, 5, 7 and 12.",
-    "guidance.plot": "Prompt-following rate per CFG, measured by the checker over {images} pictures per CFG.",
+    "guidance.plot": "Prompt-following rate per CFG, measured by the checker over {images} pictures per CFG; the "
+                     "shaded band is the 95% interval (Wilson) of 'all five right': what {images} pictures can tell.",
     "guidance.plot_title": "Prompt following and clipped pixels per CFG",
     "guidance.plot_y": "share",
     "guidance.series_mean": "attributes right (mean of 5)",
@@ -115,6 +116,7 @@ EN = {
     "schedule.noised": "A render, noised to t=999 by both schedules, and the mean colour that x_999 alone gives away.",
     "schedule.leak": "img2img from a render with another background: denoise 1 starts at zero SNR; at t={twin} the "
                      "zero-SNR schedule has the SNR of SD's last step.",
+    "schedule.input": "input: {colour} background",
     "schedule.snr_title": "Per-pixel SNR",
     "schedule.image_title": "Per-image SNR (the mean colour)",
     "schedule.takeaway": "A schedule that leaks at its last step teaches the model a shortcut it cannot use at "
@@ -166,7 +168,8 @@ DE = {
                       "und geht CFG-mal den Unterschied in Richtung Prompt. Bringt mehr Führung mehr Gehorsam? Der "
                       "Prüfer misst es.",
     "guidance.row": "Ein Startwert bei CFG 1, 2, 3, 5, 7 und 12.",
-    "guidance.plot": "Anteil befolgter Prompt-Angaben je CFG, gemessen vom Prüfer an {images} Bildern je CFG.",
+    "guidance.plot": "Anteil befolgter Prompt-Angaben je CFG, gemessen vom Prüfer an {images} Bildern je CFG; das "
+                     "Band ist das 95-%-Intervall (Wilson) von 'alle fünf richtig': so genau sind {images} Bilder.",
     "guidance.plot_title": "Prompt-Treue und abgeschnittene Pixel je CFG",
     "guidance.plot_y": "Anteil",
     "guidance.series_mean": "Merkmale richtig (Mittel aus 5)",
@@ -244,6 +247,7 @@ DE = {
                        "verrät.",
     "schedule.leak": "img2img von einem Bild mit anderem Hintergrund: Entrauschen 1 beginnt bei SNR null; bei "
                      "t={twin} hat der Null-SNR-Plan das SNR von SDs letztem Schritt.",
+    "schedule.input": "Eingabe: Hintergrund {colour}",
     "schedule.snr_title": "SNR pro Pixel",
     "schedule.image_title": "SNR pro Bild (die mittlere Farbe)",
     "schedule.takeaway": "Ein Plan, der im letzten Schritt leckt, lehrt das Modell eine Abkürzung, die es bei der "
@@ -269,6 +273,60 @@ DE = {
 }
 
 TEXTS = {"en": EN, "de": DE}
+
+# The words of labels, table headers, plot series and the names of the measured numbers (which stay English in
+# numbers.json, as data): German for what is shown. Prompt words (colours, shapes) stay: the model reads English.
+TERMS_DE = {
+    "frames captured": "erfasste Bilder", "x0 to final, mean abs /255 at step 1": "x0 zum fertigen Bild, mittlere "
+    "abs. Differenz /255 bei Schritt 1", "step from which x0 stays within 10/255 of the final": "Schritt, ab dem x0 "
+    "innerhalb von 10/255 am fertigen Bild bleibt", "different layouts (background, position, size)":
+    "verschiedene Bildaufteilungen (Hintergrund, Position, Größe)", "all: 95% interval": "alle: 95-%-Intervall",
+    "clipped pixels": "abgeschnittene Pixel", "images": "Bilder", "seconds per image": "Sekunden je Bild",
+    "checker mean": "Mittel des Prüfers", "steps": "Schritte", "colour read at weight": "gelesene Farbe bei Gewicht",
+    "attributes kept": "behaltene Merkmale", "error repaired": "Fehler repariert", "largest change outside the zone "
+    "(0..255)": "größte Änderung außerhalb der Zone (0..255)", "training steps": "Trainingsschritte",
+    "training seconds": "Trainingssekunden", "examples": "Beispiele", "final loss": "letzter Loss",
+    "teal pixels before / after": "Pixel in Teal vorher / nachher", "old prompts, checker without / with the LoRA":
+    "bekannte Prompts, Prüfer ohne / mit LoRA", "SD last step": "SDs letzter Schritt", "SNR of the mean":
+    "SNR des Mittelwerts", "per-pixel SNR": "SNR pro Pixel", "t with SD's last-step SNR": "t mit der SNR von SDs "
+    "letztem Schritt", "background read from x_999 alone": "Hintergrund allein aus x_999 gelesen", "chance": "Zufall",
+    "img2img: input background survives": "img2img: der Hintergrund der Eingabe bleibt", "starts at": "beginnt bei",
+    "raws": "Rohbilder", "wrong": "falsch", "seed": "Startwert", "note": "Hinweis", "no raw came out wrong among "
+    "the seeds tried": "unter den versuchten Startwerten kam kein Rohbild falsch heraus", "of": "von",
+    "long prompt tokens": "Tokens des langen Prompts", "long prompt chunks": "Abschnitte des langen Prompts",
+    "warnings": "Warnungen", "tokens": "Tokens", "raw": "Rohbild", "after": "nachher", "before": "vorher",
+    "blur": "Unschärfe", "changed": "verändert", "whole": "ganzes Bild", "masked": "nur maskiert", "with LoRA":
+    "mit LoRA", "without LoRA": "ohne LoRA", "mean colour": "mittlere Farbe", "background": "Hintergrund",
+    "colour": "Farbe", "size": "Größe", "shape": "Form", "token": "Token", "id": "ID", "weight": "Gewicht",
+    "chunk": "Abschnitt", "ends with": "endet mit", "all": "alle", "without": "ohne", "with": "mit", "full": "voll",
+    "comma": "Komma", "end": "Ende", "loss": "Loss", "denoise": "Entrauschen", "color": "Farbe", "mean": "Mittel",
+    "prompt": "Prompt", "position": "Position",
+    "zero terminal SNR": "Null-SNR am Ende", "scaled linear (SD)": "scaled-linear (SD)",
+}
+TERMS = {"de": TERMS_DE}
+_PATTERNS: dict = {}
+
+
+def term(lang: str, shown: str) -> str:
+    """`shown` (a label, header or the name of a number) with its known words in `lang`, longest phrases first."""
+    import re
+
+    terms = TERMS.get(lang)
+    if not terms or not isinstance(shown, str):
+        return shown
+    if lang not in _PATTERNS:
+        words = sorted(terms, key=len, reverse=True)
+        _PATTERNS[lang] = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, words)) + r")(?![\w-])")
+    return _PATTERNS[lang].sub(lambda m: terms[m.group(1)], shown)
+
+
+def terms(lang: str, value):
+    """A measured number's value for showing: dict keys and strings through `term`, the rest as it is."""
+    if isinstance(value, dict):  # a prompt stays as the model read it
+        return {term(lang, k): v if k == "prompt" else terms(lang, v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [terms(lang, v) for v in value]
+    return term(lang, value)
 
 
 def text(lang: str, key: str, **values) -> str:

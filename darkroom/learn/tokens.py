@@ -15,7 +15,7 @@ def run(lab) -> None:
     long = ", ".join([prompt] * 8) + " BREAK " + prompt
     cut = lab.studio.analyze_prompt(long)
     lab.table(lab.figure("chunks", "table", count=cut.token_count), [["chunk", "tokens", "ends with"]] + [
-        [str(c.index + 1), str(c.count), c.end] for c in cut.chunks])
+        [str(c.index + 1), str(c.count), lab.term(c.end)] for c in cut.chunks])
     lab.numbers.update({"tokens": analysis.token_count, "long prompt tokens": cut.token_count,
                         "long prompt chunks": len(cut.chunks), "warnings": analysis.warnings + cut.warnings})
     word = lab.options.get("word") or ("red" if lab.mini else "weathered face")

@@ -80,5 +80,5 @@ def run(lab) -> None:
         rates[tag] = checks.rates(scores)
     lab.numbers["old prompts, checker without / with the LoRA"] = rates
     lab.table(lab.figure("cost", "table", prompts=len(scenes)),
-              [["", *checks.ATTRIBUTES, "all"]] + [[tag, *(f"{r[a]:.2f}" for a in (*checks.ATTRIBUTES, "all"))]
-                                                  for tag, r in rates.items()])
+              [["", *checks.ATTRIBUTES, "all"]]
+              + [[lab.term(tag), *(f"{r[a]:.2f}" for a in (*checks.ATTRIBUTES, "all"))] for tag, r in rates.items()])

@@ -1,9 +1,9 @@
 """The learning mode over HTTP: /api/v1/learn lists the lessons (with their texts), POST
 /api/v1/learn/{name}/runs starts one, GET /api/v1/learn/runs/{id}/events streams it as
 Server-Sent Events (figures, step previews, pictures, plots as SVG, numbers), as the native API
-streams a job. The pictures are saved through the Studio into the library, so every one of them
-opens in the studio; lessons run on a second Studio over the same data dir and engines whose step
-previews are not throttled (lesson 1 shows every step).
+streams a job. The pictures are saved through the server's Studio into the library, so every one
+of them opens in the studio; a filmstrip's job asks for a preview at every step (lesson 1), the
+others for the studio's paced previews.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import tempfile
 import threading
 import time
 import uuid
-from dataclasses import replace
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -76,22 +75,17 @@ class LessonRun:
                 return
 
 
-def lab_studio(request: Request):
-    """The Studio lessons run on: the server's data dir and engines, every step previewed."""
-    from darkroom.studio import Studio
-
+def lesson_runs(request: Request) -> dict[str, LessonRun]:
+    """The server's lesson runs by id (the latest KEEP_RUNS finished ones, and those running)."""
     state = request.app.state
     with _lock:
-        if getattr(state, "learn_studio", None) is None:
-            studio = studio_of(request)
-            state.learn_studio = Studio(settings=replace(studio.settings, preview_interval=0.0, preview_every=0),
-                                        engines=studio.engines)
+        if getattr(state, "learn_runs", None) is None:
             state.learn_runs = {}
-        return state.learn_studio
+        return state.learn_runs
 
 
 def own_run(request: Request, user: User, run_id: str) -> LessonRun:
-    run = getattr(request.app.state, "learn_runs", {}).get(run_id)
+    run = lesson_runs(request).get(run_id)
     if run is None or (not user.admin and run.owner != user.name):
         raise HTTPException(404, f"no lesson run {run_id} of yours")
     return run
@@ -119,9 +113,9 @@ def start(name: str, body: LessonRequest, request: Request, user: User = Depends
     from darkroom.learn import find
 
     lesson = find(name)
-    studio = lab_studio(request)
+    studio = studio_of(request)
     studio.registry.resolve(body.model, allow_path=False)
-    runs = request.app.state.learn_runs
+    runs = lesson_runs(request)
     if any(r.owner == user.name and not r.finished for r in runs.values()):
         raise HTTPException(429, "one of your lessons is still running; wait for it or cancel it")
     run = LessonRun(user.name)
@@ -151,14 +145,15 @@ def cancel(run_id: str, request: Request, user: User = Depends(caller)) -> dict:
 
 def execute(studio, run: LessonRun, name: str, body: LessonRequest, project: str, options: dict) -> None:
     from darkroom.learn import run_lesson
+    from darkroom.learn.texts import terms
 
     folder = Path(tempfile.mkdtemp(prefix="darkroom-lesson-"))  # exported copies; the library keeps the pictures
     try:
         result = run_lesson(studio, name, out_dir=folder, lang=body.lang, short=body.short, model=body.model,
                             options=options, project=project, emit=lambda kind, data: run.emit(event(kind, data)),
-                            cancelled=lambda: run.cancel)
-        run.emit({"kind": "done", "seconds": result.seconds, "numbers": json.loads(json.dumps(result.numbers,
-                                                                                               default=str)),
+                            cancelled=lambda: run.cancel, live=True)
+        numbers = json.loads(json.dumps(terms(body.lang, result.numbers), default=str))
+        run.emit({"kind": "done", "seconds": result.seconds, "numbers": numbers,
                   "takeaway": result.takeaway, "time": time.time()})
     except Cancelled as err:
         run.emit({"kind": "cancelled", "error": str(err)})

@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from darkroom.errors import Cancelled, DarkroomError
+from darkroom.errors import Cancelled, DarkroomError, InvalidParameter
 
 FINAL = ("done", "failed", "cancelled")
 KEEP_PREVIEWS = 8  # step events that keep their preview pictures (older ones drop them)
@@ -42,6 +42,23 @@ class Picture:
     image: Any = None  # the PIL image, only for runs that save nothing (replay)
     audit_ref: str | None = None  # the audit step event the picture belongs to
     group: str | None = None  # a contact sheet: its variant group
+
+
+@dataclass(frozen=True)
+class PreviewPlan:
+    """How often a job shows step previews (darkroom.develop.previews.PreviewPace): `every` N steps, or
+    paced by time, at least `interval` seconds apart (0: every step). None in a job: the settings'."""
+
+    interval: float = 0.25
+    every: int = 0
+
+    def __post_init__(self):
+        if not (0 <= self.interval <= 3600 and 0 <= self.every <= 10_000):
+            raise InvalidParameter(f"previews: interval must be 0-3600 s and every 0-10000 steps, "
+                                   f"not {self.interval}/{self.every}")
+
+
+EVERY_STEP = PreviewPlan(interval=0.0)
 
 
 @dataclass

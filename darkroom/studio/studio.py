@@ -28,7 +28,7 @@ from darkroom.scope import Scope, default_project
 from darkroom.settings import Settings
 from darkroom.fsutil import OutputFolderError, prepare_output_dir, remove_empty_dirs
 from darkroom.studio.inputs import forget_new, input_shas, preflight, take_inputs
-from darkroom.studio.jobs import Delivery, Job, Picture
+from darkroom.studio.jobs import Delivery, Job, Picture, PreviewPlan
 from darkroom.studio.saving import save_picture
 from darkroom.studio.worker import LocalExecutor, Work, compute, resolve_networks
 from darkroom.trust.audit import AuditLog
@@ -114,7 +114,7 @@ class Studio:
 
     # ------------------------------------------------------------------ jobs
     def submit(self, recipe: Recipe | str | dict, *, project: str | None = None, consent: str | None = None,
-               label: bool = False, owner: str | None = None, previews: bool = False,
+               label: bool = False, owner: str | None = None, previews: "bool | PreviewPlan" = False,
                out_dir: str | Path | None = None, final_only: bool = False, base: Path | None = None,
                save: bool = True, variants: dict | None = None, format: str = "png", quality: int = 95,
                comfyui: bool = False, origin: str | None = None) -> Job:
@@ -122,7 +122,9 @@ class Studio:
 
         Raises (before any job exists) for an unknown model, a missing input, a blocked prompt or
         a photo of a person without a lawful basis. `out_dir`: where copies of the pictures go
-        (None: the library only); `final_only`: only the last step's pictures are exported;
+        (None: the library only); `previews`: step previews from the start, paced by the settings (True)
+        or by a PreviewPlan of this job's own (e.g. jobs.EVERY_STEP); `final_only`: only the last
+        step's pictures are exported;
         `save=False`: nothing is stored (the pictures come back with their images: replay);
         `format`/`quality`: the exported copies' (png, jpeg, webp; the library keeps PNG); `comfyui`:
         PNGs also carry a ComfyUI `prompt` graph of their recipe.
@@ -146,8 +148,9 @@ class Studio:
             recipe, taken = take_inputs(recipe, self.library, scope, base, origin)
             recipe, loras, embeddings = resolve_networks(recipe, entry, self.settings)
             preflight(recipe, entry.native_size, self._input_size)
-            work = Work(job_id="", recipe=recipe, model=entry, scope=scope, previews=previews, variants=variants,
-                        loras=loras, embeddings=embeddings,
+            plan = previews if isinstance(previews, PreviewPlan) else None
+            work = Work(job_id="", recipe=recipe, model=entry, scope=scope, previews=bool(previews),
+                        preview_plan=plan, variants=variants, loras=loras, embeddings=embeddings,
                         inputs={sha: self.library.get_bytes(sha) for sha in input_shas(recipe)})
             job = Job(work, owner=owner)
             work.job_id = job.id

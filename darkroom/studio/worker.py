@@ -35,6 +35,7 @@ class Work:
     scope: Scope
     inputs: dict[str, bytes] = field(default_factory=dict)  # sha256 -> file bytes
     previews: bool = False  # preview pictures from the start (a watcher may ask for them later too)
+    preview_plan: object = None  # darkroom.studio.jobs.PreviewPlan: how often; None: the settings'
     variants: dict | None = None  # {"count", "vary", "step_index"}: make variants instead of the recipe's run
     loras: list = field(default_factory=list)  # [(NetworkEntry, weight)] from the prompts' <lora:...> tags
     embeddings: list = field(default_factory=list)  # [NetworkEntry] whose trigger words the prompts use
@@ -93,13 +94,14 @@ class Previewer:
     """Small preview pictures of the current and the predicted final latents, paced so that they
     take a bounded share of the job (darkroom.develop.previews.PreviewPace)."""
 
-    def __init__(self, engine, settings):
+    def __init__(self, engine, settings, plan=None):
         from darkroom.develop.previews import PreviewPace
 
         self.engine = engine
         self.taesd = preview_decoder(settings.preview_decoder_xl if engine.is_xl else settings.preview_decoder,
                                      engine.device)
-        self.pace = PreviewPace(settings.preview_interval, settings.preview_every)
+        interval, every = (plan.interval, plan.every) if plan else (settings.preview_interval, settings.preview_every)
+        self.pace = PreviewPace(interval, every)
         self.method: str | None = None  # by the decoder's cost at the latents' size (chosen again if it changes)
         self._shape: tuple | None = None
 
@@ -195,7 +197,7 @@ def compute(work: Work, *, engines, settings, sink: Sink, cancelled: Callable[[]
                 raise Skipped("skipped")
             images = (None, None)
             if sink.wants_previews():  # asked for at submit, or later by a watcher (A1111's progress)
-                previewer = previewer or Previewer(engine, settings)
+                previewer = previewer or Previewer(engine, settings, work.preview_plan)
                 if previewer.due(state.step, state.total):
                     images = previewer.images(state.latents, state.x0)
             sink.progress(where, state.step, state.total, *images)

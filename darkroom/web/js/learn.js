@@ -104,7 +104,8 @@ function addFigure(e) {
     box.big = [el("img", { alt: "x_t" }), el("img", { alt: "x0" })];
     box.stepLabel = el("output");
     box.scrubber.addEventListener("input", () => scrub(box, Number(box.scrubber.value)));
-    body.append(box.film, el("div", { className: "scrub" }, box.scrubber, box.stepLabel, ...box.big));
+    const labelled = img => el("figure", {}, img, el("figcaption", { textContent: img.alt }));
+    body.append(box.film, el("div", { className: "scrub" }, box.scrubber, box.stepLabel, ...box.big.map(labelled)));
   }
   if (e.type === "pictures" || e.type === "filmstrip") {
     box.shots = el("div", { className: "shots" });
