@@ -1,6 +1,6 @@
 """Start-up cost of the command line: what a one-shot `darkroom ...` spends before and around its work.
 
-    .venv/bin/python benchmarks/startup.py [--repeats 5] [--before DIR] [--skip-imports]
+    .venv/bin/python benchmarks/startup.py [--repeats 5] [--before DIR] [--skip-imports] [--skip-floor]
 
 Each command runs in a fresh process (`python -m darkroom ...`), HF_HUB_OFFLINE=1, in one data dir
 that a first, untimed `generate` prepared (keys, databases, the mini model's hash): the timed runs
@@ -15,11 +15,17 @@ Wall time and CPU time (user + system of the child) per command. Then one genera
 `--help` and `verify` import at all. `--before DIR` measures a second checkout the same way (e.g.
 `git worktree add /tmp/before HEAD`), runs alternating with this one, and prints both side by side.
 Wall time is disturbed by other work on the machine (the load average is printed); CPU time less so.
+
+The floor: fresh processes that only import what a generate cannot do without (torch; torch._dynamo,
+which diffusers.utils imports unconditionally; the UNet, VAE, scheduler, CLIP and pipeline modules, whose
+packages import every other model of their kind, peft and scipy), with the collector paused as the
+`darkroom` program pauses it. No one-shot generate can be faster than that.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import resource
@@ -35,6 +41,16 @@ HERE = Path(__file__).resolve().parents[1]
 GROUPS = ("torch", "diffusers", "transformers", "scipy", "sympy", "peft", "accelerate", "numpy", "PIL",
           "pydantic", "yaml", "c2pa", "cryptography", "fastapi", "uvicorn", "starlette", "tokenizers", "darkroom")
 HEAVY = ("torch", "diffusers", "transformers", "scipy", "fastapi", "uvicorn")
+SD_MODULES = ("diffusers.models.unets.unet_2d_condition", "diffusers.models.autoencoders.autoencoder_kl",
+              "diffusers.schedulers.scheduling_euler_ancestral_discrete", "transformers.models.clip.modeling_clip",
+              "diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion")
+FLOOR = {  # name: what the fresh process imports
+    "python": (),
+    "torch": ("torch",),
+    "+ torch._dynamo": ("torch", "torch._dynamo"),
+    "+ SD modules": ("torch", "torch._dynamo", *SD_MODULES),
+}
+FORCED = ("sympy", "scipy", "peft", "accelerate", "torchvision", "matplotlib", "fastapi")
 
 
 def env_for(root: Path, home: Path) -> dict:
@@ -48,16 +64,21 @@ def env_for(root: Path, home: Path) -> dict:
 def run(argv: list[str], env: dict, *, importtime: bool = False) -> tuple[float, float, str]:
     """Wall seconds, CPU seconds (user + system) and output of one `python -m darkroom ARGV`, run in
     the checkout's folder (first on sys.path, ahead of an editable install of another one)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    out = subprocess.run([sys.executable, *(["-X", "importtime"] if importtime else []), "-m", "darkroom", *argv],
-                         env=env, capture_output=True, text=True, cwd=env["PYTHONPATH"].split(os.pathsep)[0])
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall, cpu, out = timed([sys.executable, *(["-X", "importtime"] if importtime else []), "-m", "darkroom", *argv],
+                           env, cwd=env["PYTHONPATH"].split(os.pathsep)[0])
     if out.returncode not in (0, 1) or (out.returncode and argv[0] != "verify"):
         sys.exit(f"darkroom {' '.join(argv)} failed ({out.returncode}):\n{out.stderr[-3000:]}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return wall, cpu, out.stderr + "\n" + out.stdout
+
+
+def timed(command: list[str], env: dict, cwd=None) -> tuple[float, float, subprocess.CompletedProcess]:
+    """Wall seconds, CPU seconds (user + system of the child) and result of one child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    out = subprocess.run(command, env=env, capture_output=True, text=True, cwd=cwd)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), out
 
 
 def import_groups(stderr: str) -> tuple[Counter, float]:
@@ -98,11 +119,44 @@ class Checkout:
         return {command: run(argv, self.env, importtime=True)[2] for command, argv in self.commands.items()}
 
 
+def floor_process(modules: tuple[str, ...], env: dict) -> tuple[float, float, set[str]]:
+    """Wall and CPU seconds of a fresh interpreter importing `modules` (collector paused), and the
+    top-level packages it ended up with."""
+    code = ("import gc, importlib, json, sys\ngc.disable()\n"
+            f"for name in {list(modules)!r}:\n    importlib.import_module(name)\n"
+            "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\ngc.freeze()")
+    wall, cpu, out = timed([sys.executable, "-c", code], env)
+    if out.returncode:
+        sys.exit(f"importing {', '.join(modules)} failed:\n{out.stderr[-3000:]}")
+    return wall, cpu, set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def measure_floor(repeats: int) -> dict:
+    env = env_for(HERE, Path(tempfile.gettempdir()))
+    runs: dict = {name: [] for name in FLOOR}
+    packages: set[str] = set()
+    for _ in range(repeats):
+        for name, modules in FLOOR.items():
+            wall, cpu, packages_now = floor_process(modules, env)
+            runs[name].append((wall, cpu))
+            packages |= packages_now
+    return {"runs": runs, "forced": sorted(packages & set(FORCED))}
+
+
+def print_floor(floor: dict) -> None:
+    print("\nthe floor: fresh processes that only import (collector paused; median wall s / CPU s)")
+    for name, runs in floor["runs"].items():
+        wall, cpu = statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs)
+        print(f"{name:18} {wall:7.2f} {cpu:7.2f}   runs (wall s) {' '.join(f'{w:.1f}' for w, _ in runs)}")
+    print(f"packages those imports pull in beside torch, diffusers, transformers: {', '.join(floor['forced'])}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--before", type=Path, help="a second checkout to measure the same way (e.g. a git worktree)")
     parser.add_argument("--skip-imports", action="store_true", help="no -X importtime table")
+    parser.add_argument("--skip-floor", action="store_true", help="no table of the import-only floor")
     args = parser.parse_args()
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="darkroom-startup-") as tmp:
@@ -114,7 +168,10 @@ def main() -> None:
                 for command in side.commands:
                     side.measure(command)
         imports = {} if args.skip_imports else {side.name: side.imports() for side in sides}
+    floor = None if args.skip_floor else measure_floor(args.repeats)
     print_tables(sides, imports, args.repeats, load_before, os.getloadavg())
+    if floor:
+        print_floor(floor)
 
 
 def print_tables(sides, imports, repeats, load_before, load_after) -> None:

@@ -1,5 +1,5 @@
 import sys
 
-from darkroom.cli import main
+from darkroom.cli import command
 
-sys.exit(main())
+sys.exit(command())

@@ -81,3 +81,46 @@ def test_warm_up_loads_the_engine_the_job_then_leases_and_the_policy_still_decid
             thread.join(120)
         with pytest.raises(ModelError):
             studio.submit({"model": {"name": "no-such-model"}, "steps": [{"op": "generate", "prompt": "x"}]})
+
+
+@pytest.fixture
+def collector():
+    """Leaves the garbage collector as it was: enabled, nothing frozen by the test."""
+    import gc
+
+    frozen = gc.get_freeze_count()
+    yield gc
+    gc.enable()
+    if gc.get_freeze_count() != frozen:
+        gc.unfreeze()
+
+
+def test_the_program_pauses_the_collector_only_while_a_job_command_starts(collector):
+    from darkroom.cli import main
+    from darkroom.cli.common import follow, pause_collections
+    from darkroom.studio.jobs import Job
+
+    def job(*kinds: str) -> Job:  # a job whose worker already emitted these events
+        job = Job(work=None)
+        for kind in kinds:
+            job.emit(kind, step=1, total=1)
+        return job
+
+    frozen = collector.get_freeze_count()
+    assert main(["models", "list"]) == 0 and collector.get_freeze_count() == frozen  # in-process: left alone
+    pause_collections()  # what the `darkroom` program (cli.command) does first
+    assert not collector.isenabled()
+    assert main(["models", "list"]) == 0
+    assert collector.isenabled()  # not a job command: collecting again before it ran
+    pause_collections()
+    assert follow(job("queued", "started", "done")) == [] and not collector.isenabled()
+    follow(job("queued", "started", "step", "step", "done"))
+    assert collector.isenabled() and collector.get_freeze_count() > frozen  # start-up's objects frozen
+
+
+def test_python_m_darkroom_runs_the_program(home):
+    env = {**os.environ, "DARKROOM_HOME": str(home), "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run([sys.executable, "-m", "darkroom", "models", "list"], env=env, capture_output=True,
+                         text=True, cwd=REPO, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "darkroom-mini" in out.stdout

@@ -50,8 +50,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# the commands that follow a job in the terminal: their start-up runs with the collector paused
+JOB_COMMANDS = {"generate", "img2img", "inpaint", "develop", "variants"}
+
+
+def command() -> int:
+    """The `darkroom` program (console script and `python -m darkroom`): `main` in a process of its own."""
+    import gc
+
+    from darkroom.cli.common import pause_collections
+
+    pause_collections()
+    try:
+        return main()
+    finally:
+        gc.freeze()  # the process ends: its objects need no last walk by the collector (~1 CPU-s)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command not in JOB_COMMANDS:
+        from darkroom.cli.common import resume_collections
+
+        resume_collections()  # e.g. serve: collect as usual from the start
     try:
         return args.run(args) or 0
     except DarkroomError as err:
@@ -61,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         print("darkroom: interrupted.", file=sys.stderr)
         return 130
     finally:
-        from darkroom.cli.common import close_studios
+        from darkroom.cli.common import close_studios, resume_collections
 
         close_studios()
+        resume_collections()
