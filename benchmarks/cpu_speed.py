@@ -3,7 +3,7 @@ OpenVINO, on the same weights, steps, size, prompt and seed.
 
     .venv/bin/python benchmarks/cpu_speed.py [--model sd15,mini] [--size 512] [--steps 20] [--cfg 7]
         [--contenders diffusers,darkroom,darkroom-fast,sdcpp-f16,sdcpp-q8,openvino] [--threads 1]
-        [--packages build/bench-pkgs] [--memory]
+        [--packages build/bench-pkgs] [--memory] [--fast-values feature_cache=3,token_merge=0.5]
 
 Weights: `sd15` is the SD1.5 architecture (darkroom's bundled configs) with random weights from a
 fixed seed, saved once as a diffusers folder in build/cpu-speed/ (real compute, the pictures are
@@ -13,7 +13,8 @@ each one back and scores how much of its prompt it shows).
 Contenders, each in its own process, alternated over --repeats:
   diffusers      StableDiffusionPipeline, float32, its defaults, DPM++ 2M Karras
   darkroom       darkroom's develop runner, precision "auto" (bfloat16 only on a CPU with bf16 hardware)
-  darkroom-fast  the same with `--preset fast` (darkroom.develop.presets)
+  darkroom-fast  the same with `--preset fast` (darkroom.develop.presets); --fast-values replaces the
+                 preset's step values, to compare combinations (e.g. token_merge=0.5,feature_cache=0)
   darkroom-fp32  the fidelity reference (run only when "auto" is not float32 here)
   sdcpp-f16/q8   stable-diffusion.cpp through stable-diffusion-cpp-python (benchmark only, never a
                  darkroom dependency: `pip install --target build/bench-pkgs/sdcpp stable-diffusion-cpp-python`),
@@ -204,6 +205,16 @@ def to_openvino(pipe, args) -> None:
     pipe.unet, pipe.vae = OVUNet(pipe.unet.config), OVDecoder(pipe.vae)
 
 
+def fast_values(text: str | None) -> dict | None:
+    """'feature_cache=3,token_merge=0.5' as step values (numbers parsed as JSON)."""
+    if not text:
+        return None
+    pairs = [item.split("=", 1) for item in text.split(",") if item]
+    if any(len(pair) != 2 for pair in pairs):
+        raise SystemExit(f"--fast-values {text!r}: write NAME=VALUE,NAME=VALUE")
+    return {name.strip(): json.loads(value) for name, value in pairs}
+
+
 def darkroom_maker(folder: str, args, dtype: str, preset: str | None):
     from darkroom.develop.presets import apply_preset
     from darkroom.develop.recipe import Recipe
@@ -219,9 +230,10 @@ def darkroom_maker(folder: str, args, dtype: str, preset: str | None):
     clock = UNetClock(engine.components["unet"])
 
     def make(prompt: str, steps: int, size: int):
-        step = apply_preset(preset, {"op": "generate", "prompt": prompt, "negative_prompt": NEGATIVE, "seed": SEED,
-                                     "steps": steps, "cfg": args.cfg, "sampler": "DPM++ 2M Karras",
-                                     "width": size, "height": size})
+        step = {"op": "generate", "prompt": prompt, "negative_prompt": NEGATIVE, "seed": SEED, "steps": steps,
+                "cfg": args.cfg, "sampler": "DPM++ 2M Karras", "width": size, "height": size}
+        own = fast_values(args.fast_values) if preset else None
+        step = {**step, **own} if own is not None else apply_preset(preset, step, settings)
         recipe = Recipe.parse({"model": {"name": entry.name}, "steps": [step]})
         return develop(Run(engine, recipe, load_input=None))[-1].image
 
@@ -326,7 +338,8 @@ def child(args, name: str, extra: list[str]) -> dict:
            "OMP_WAIT_POLICY": "PASSIVE", "DARKROOM_HOME": str(Path(args.workdir) / "darkroom-home")}
     cmd = [sys.executable, __file__, "--child", name, "--model", args.model, "--size", str(args.size), "--steps",
            str(args.steps), "--cfg", str(args.cfg), "--threads", str(args.threads), "--workdir", str(args.workdir),
-           "--packages", str(args.packages), *extra]
+           "--packages", str(args.packages), *(["--fast-values", args.fast_values] if args.fast_values else []),
+           *extra]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     lines = done.stdout.strip().splitlines()
     if done.returncode or not lines:
@@ -432,6 +445,8 @@ def main() -> None:
     parser.add_argument("--packages", type=Path, default=ROOT / "build" / "bench-pkgs",
                         help="folder with the benchmark-only packages (sdcpp/, openvino/)")
     parser.add_argument("--memory", action="store_true", help="also the hires 1024 vs 2048 peak-memory check")
+    parser.add_argument("--fast-values", help="step values for darkroom-fast instead of the preset's, "
+                        "e.g. feature_cache=3,token_merge=0.5")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -125,13 +125,23 @@ def test_the_fast_preset_fills_in_only_what_the_user_left_empty():
 
     parser = build_parser()
     fast = build_recipe(parser.parse_args(["generate", "a cat", "--preset", "fast"]), "m")
-    assert fast.steps[0].feature_cache == 3
-    mine = build_recipe(parser.parse_args(["generate", "a cat", "--preset", "fast", "--feature-cache", "0"]), "m")
-    assert mine.steps[0].feature_cache == 0
+    assert fast.steps[0].feature_cache == 3 and fast.steps[0].token_merge == 0.5
+    mine = build_recipe(parser.parse_args(["generate", "a cat", "--preset", "fast", "--feature-cache", "0",
+                                           "--token-merge", "0", "--quantize", "off"]), "m")
+    assert (mine.steps[0].feature_cache, mine.steps[0].token_merge, mine.steps[0].quantize) == (0, 0, "off")
     args = parser.parse_args(["generate", "a cat", "--dtype", "bfloat16"])
     assert args.precision == "bfloat16"
     with pytest.raises(SystemExit):
         parser.parse_args(["generate", "a cat", "--preset", "slow"])
+
+
+def test_the_fast_preset_quantizes_only_where_int8_kernels_run():
+    from darkroom.develop.presets import apply_preset
+
+    assert apply_preset("fast", {}, Settings(device="cpu", dtype="float32"))["quantize"] == "int8"
+    assert "quantize" not in apply_preset("fast", {}, Settings(device="cpu", dtype="bfloat16"))
+    with pytest.raises(InvalidParameter, match="unknown preset 'slow'"):
+        apply_preset("slow", {})
 
 
 # ---------------------------------------------------------------------------- tiling

@@ -100,16 +100,16 @@ def test_prompt_encodings_are_computed_once_per_run(tiny_model, monkeypatch):
 
 
 def test_a_recipe_may_start_from_a_picture_but_needs_a_prompt(tiny_model):
+    box = {"kind": "box", "x": 0, "y": 0, "width": 4, "height": 4}
     with pytest.raises(InvalidParameter, match=r"steps\[0\].image: the first step needs an input image"):
-        develop_recipe(Recipe(model=ModelRef(name="tiny"), steps=[InpaintStep(
-            prompt="x", zone={"kind": "box", "x": 0, "y": 0, "width": 4, "height": 4})]))
+        Recipe.parse({"model": {"name": "tiny"}, "steps": [{"op": "inpaint", "prompt": "x", "zone": box}]})
+    with pytest.raises(InvalidParameter, match=r"steps\[0\]: a hires step needs a picture before it"):
+        Recipe.parse({"model": {"name": "tiny"}, "steps": [{"op": "hires", "scale": 2}]})
+    with pytest.raises(InvalidParameter, match=r"steps\[1\]: generate can only be the first step"):
+        Recipe.parse({"model": {"name": "tiny"}, "steps": [GEN, {**GEN, "prompt": "again"}]})
     with pytest.raises(InvalidParameter, match=r"steps\[0\].prompt: no earlier step has a prompt"):
-        develop_recipe(Recipe(model=ModelRef(name="tiny"), steps=[InpaintStep(
-            image="x.png", zone={"kind": "box", "x": 0, "y": 0, "width": 4, "height": 4})]),
-            load_input=lambda ref: None)
-    with pytest.raises(InvalidParameter, match="generate can only be the first step"):
-        develop_recipe(Recipe(model=ModelRef(name="tiny"), steps=[GenerateStep(**{k: v for k, v in GEN.items() if k != "op"}),
-                                                           GenerateStep(prompt="again")]))
+        develop_recipe(Recipe(model=ModelRef(name="tiny"), steps=[InpaintStep(image="x.png", zone=box)]),
+                       load_input=lambda ref: None)
 
 
 @pytest.mark.parametrize("family", ["sd2-v", "sdxl"])

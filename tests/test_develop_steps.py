@@ -161,8 +161,8 @@ def test_img2img_denoise_controls_how_much_changes(tiny_model, tmp_path):
 
 
 def test_img2img_needs_an_image_and_enough_steps(tiny_model):
-    with pytest.raises(InvalidParameter, match=r"steps\[0\].image"):
-        run(Img2ImgStep(prompt="a fox"))
+    with pytest.raises(InvalidParameter, match=r"steps\[0\].image: the first step needs an input image"):
+        Recipe.parse({"model": {"name": "tiny"}, "steps": [{"op": "img2img", "prompt": "a fox"}]})
     with pytest.raises(InvalidParameter, match="runs no step"):
         run(gen(), Img2ImgStep(denoise=0.01, steps=20))
 

@@ -229,6 +229,12 @@ CORPUS = {
     "lone surrogate in a recipe": (lambda t: ["develop", t / "s.json"] if (t / "s.json").write_text(
         '{"model": {"name": "tiny"}, "steps": [{"op": "generate", "prompt": "a \\udcff"}]}') else [], 2,
         "lone leading surrogate"),
+    "escape sequence in the prompt": (lambda t: ["generate", "a \x1b[31mred\x1b[0m cat", "--model", "tiny", "--steps",
+                                                 "2"], 2, "control character U+001B"),
+    "NUL in a recipe's prompt": (lambda t: ["develop", write_json(t / "nul.json", recipe_with(
+        {**GENERATE, "prompt": "a\u0000cat"}))], 2, "steps[0].prompt: the text contains the control character U+0000"),
+    "a prompt of a megabyte": (lambda t: ["develop", write_json(t / "mb.json", recipe_with(
+        {**GENERATE, "prompt": "a cat, " * 150_000}))], 2, "at most 10000 are accepted"),
     "-o an existing file": (lambda t: ["generate", "a cat", "--model", "tiny", "--steps", "2", "-o",
                                        _existing_file(t)], 2, "not a folder"),
     "-o below a file": (lambda t: ["generate", "a cat", "--model", "tiny", "--steps", "2", "-o",

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from darkroom import Recipe, Studio
-from darkroom.errors import Cancelled, InvalidParameter, ModelError, PolicyBlocked
+from darkroom.errors import Cancelled, ImageError, InvalidParameter, ModelError, PolicyBlocked
 from darkroom.library.jobs import JobStore
 from darkroom.settings import Settings
 from darkroom.studio.saving import export_new
@@ -75,6 +75,18 @@ def test_previews_are_throttled_by_time(studio):
     assert with_preview == [1, 6]  # the first (nothing shown yet) and the last step
 
 
+def test_a_job_can_preview_every_step_beside_one_paced_by_the_settings(studio):
+    from darkroom.studio import EVERY_STEP, PreviewPlan
+
+    studio.settings.preview_every, studio.settings.preview_interval = 0, 3600.0
+    every, paced, third = (studio.submit(recipe(steps=6), previews=p) for p in (EVERY_STEP, True, PreviewPlan(every=3)))
+    shown = [[e.step for e in job.events() if e.kind == "step" and e.preview_x0 is not None]
+             for job in (every, paced, third)]
+    assert shown == [[1, 2, 3, 4, 5, 6], [1, 6], [1, 3, 6]]
+    with pytest.raises(InvalidParameter, match="previews"):
+        PreviewPlan(interval=-1)
+
+
 def test_cancel_takes_effect_within_one_step_and_saves_nothing(studio, tmp_path):
     out = tmp_path / "out"
     job = studio.submit(recipe(steps=40), out_dir=out)
@@ -127,9 +139,11 @@ def test_admission_errors_come_before_a_job_exists(studio):
 
 
 def test_a_failing_step_fails_the_job_with_its_error(studio):
-    bad = Recipe.parse({"model": {"name": "tiny"}, "steps": [{"op": "hires"}]})
-    job = studio.submit(bad)
-    with pytest.raises(InvalidParameter, match="needs a picture before it"):
+    bad = Recipe.parse({"model": {"name": "tiny"}, "steps": [
+        {"op": "generate", "prompt": "a boat", "width": 16, "height": 16, "steps": 1},
+        {"op": "inpaint", "prompt": "a face", "zone": {"kind": "detect", "detector": "face"}}]})
+    job = studio.submit(bad)  # whether a face is there is known only once the picture is made
+    with pytest.raises(ImageError, match="no face found"):
         job.result(timeout=60)
     assert job.state == "failed" and studio.job_records.get(job.id).state == "failed"
 

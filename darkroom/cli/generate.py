@@ -66,12 +66,12 @@ def parse_size(text: str) -> tuple[int, int]:
     return width, height
 
 
-def build_recipe(args: argparse.Namespace, model_name: str):
+def build_recipe(args: argparse.Namespace, model_name: str, settings=None):
     from darkroom.develop.recipe import GenerateStep, HiresStep, ModelRef, Recipe, describe_errors
 
     from darkroom.develop.presets import apply_preset
 
-    values = apply_preset(getattr(args, "preset", None), step_values(args, GenerateStep))
+    values = apply_preset(getattr(args, "preset", None), step_values(args, GenerateStep), settings)
     if args.size:
         values["width"], values["height"] = args.size
     hires = step_values(args, HiresStep, prefix="hires")
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     from darkroom.cli.common import follow, open_studio, output_options
 
     studio = open_studio(**({"dtype": args.precision} if getattr(args, "precision", None) else {}))
-    recipe = build_recipe(args, args.model or studio.registry.default().name)
+    recipe = build_recipe(args, args.model or studio.registry.default().name, studio.settings)
     studio.warm_up(recipe)
     for picture in follow(studio.submit(recipe, out_dir=args.output, **output_options(args))):
         if picture.final:

@@ -35,6 +35,9 @@ class Pass:
     mask: object = None  # inpaint: PIL "L" picture, white = repaint
     masked_latents: torch.Tensor | None = None  # inpaint: the masked picture's latents (9-channel UNets)
     feature_cache: int = 0  # run the UNet in full every N-th call, else reuse its deep features (0, 1: off)
+    token_merge: float = 0.0  # merge this share of the tokens in the full-resolution self-attentions (ToMe)
+    quantize: str = "off"  # "int8": the UNet's Linear layers in int8 (quantize.py)
+    unet_tile: int = 0  # run the UNet in overlapping windows of this many latent pixels (0: whole; unettiles.py)
 
 
 @dataclass
@@ -55,7 +58,19 @@ def denoise(engine, p: Pass, observe: Observer | None = None) -> torch.Tensor:
     check_steps(p.sampler, p.steps)
     scheduler = make_scheduler(p.sampler, engine.scheduler_config)
     pipe = engine.view(p.kind, scheduler)
-    if p.feature_cache > 1:
+    if p.quantize == "int8":
+        from darkroom.develop.quantize import int8_unet
+
+        pipe.register_modules(unet=int8_unet(pipe.unet))
+    if p.token_merge > 0:
+        from darkroom.develop.tokenmerge import merged_unet
+
+        pipe.register_modules(unet=merged_unet(pipe.unet, p.token_merge))
+    if p.unet_tile:
+        from darkroom.develop.unettiles import tiled_unet
+
+        pipe.register_modules(unet=tiled_unet(pipe.unet, p.unet_tile, p.feature_cache))
+    elif p.feature_cache > 1:
         from darkroom.develop.featurecache import cached_unet
 
         pipe.register_modules(unet=cached_unet(pipe.unet, p.feature_cache))

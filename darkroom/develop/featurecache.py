@@ -68,13 +68,19 @@ class _Deep(nn.Module):
         return (hidden, (hidden,) * self.outputs) if self.kind == "down" else hidden
 
 
+def module_view(module: nn.Module) -> nn.Module:
+    """A shallow copy with its own container of children: assigning one leaves `module` alone."""
+    view = copy.copy(module)
+    view._modules = dict(module._modules)
+    return view
+
+
 def cached_unet(unet, interval: int):
     """A view of `unet` that runs in full every `interval`-th call and from the cache in between."""
     if len(unet.down_blocks) < 2 or len(unet.up_blocks) < 2:
         raise ModelError("feature caching needs a UNet with at least two down and up blocks")
     state = _State(interval)
-    view = copy.copy(unet)
-    view._modules = dict(unet._modules)  # own containers; assigning below leaves the shared UNet's alone
+    view = module_view(unet)
     view.conv_in = _Start(unet.conv_in, state)
     down, up = list(unet.down_blocks), list(unet.up_blocks)
     view.down_blocks = nn.ModuleList([down[0], *(_Deep(b, state, "down") for b in down[1:])])

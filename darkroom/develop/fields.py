@@ -13,7 +13,8 @@ Nothing heavy is imported here (no torch, numpy or PIL): the recipe schema loads
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Callable, Iterable
+import re
+from typing import Annotated, Any, Callable, Iterable, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -25,6 +26,8 @@ MAX_PIXELS = 2048 * 2048
 MAX_SEED = 2**32 - 1
 MAX_STEPS = 150
 INPUT_REF = "sha256:"
+MAX_TEXT = 10_000  # characters in one text field of a recipe (a prompt)
+_CONTROL = re.compile("[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f]")  # C0 and C1 controls but tab, LF, CR
 
 
 def param(default: Any = ..., *, en: str, de: str, **limits) -> Any:
@@ -33,24 +36,35 @@ def param(default: Any = ..., *, en: str, de: str, **limits) -> Any:
 
 
 def check_text(value: Any, where: str = "") -> None:
-    """Raise ValueError for a string (anywhere inside `value`) that is not valid Unicode text: a lone
-    surrogate, which is what undecodable bytes on a command line become; it could not be hashed,
-    stored or embedded."""
+    """Raise ValueError for a string (anywhere inside `value`) that is not plain Unicode text: a lone
+    surrogate (what undecodable bytes on a command line become: it could not be hashed, stored or
+    embedded), a control character other than tab and newline (a NUL ends a C string and is invalid
+    in a PNG text chunk), or more than MAX_TEXT characters (no prompt needs that; a megabyte of text
+    would tie up the tokenizer and the policy)."""
     if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as err:
-            char = value[err.start]
-            raise ValueError(f"{where + ': ' if where else ''}the text is not valid Unicode (a lone surrogate "
-                             f"\\u{ord(char):04x} at position {err.start}, from bytes that are not UTF-8); "
-                             "retype it or fix its encoding") from None
+        _check_string(value, f"{where}: " if where else "")
     elif isinstance(value, dict):
         for key, item in value.items():
             check_text(key, where)
-            check_text(item, str(key) if isinstance(key, str) and not where else where)
+            check_text(item, f"{where}.{key}" if where else str(key))
     elif isinstance(value, (list, tuple)):
-        for item in value:
-            check_text(item, where)
+        for index, item in enumerate(value):
+            check_text(item, f"{where}[{index}]")
+
+
+def _check_string(value: str, where: str) -> None:
+    if len(value) > MAX_TEXT:
+        raise ValueError(f"{where}the text is {len(value)} characters long; at most {MAX_TEXT} are accepted")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as err:
+        char = value[err.start]
+        raise ValueError(f"{where}the text is not valid Unicode (a lone surrogate \\u{ord(char):04x} at position "
+                         f"{err.start}, from bytes that are not UTF-8); retype it or fix its encoding") from None
+    control = _CONTROL.search(value)
+    if control:
+        raise ValueError(f"{where}the text contains the control character U+{ord(control.group()):04X} at "
+                         f"position {control.start()}; remove it (tab and newline are fine)")
 
 
 class StepModel(BaseModel):
@@ -120,6 +134,8 @@ Denoise = Annotated[float, Field(ge=0.0, le=1.0)]
 ClipSkip = Annotated[int, Field(ge=1, le=12)]
 MaskBlur = Annotated[int, Field(ge=0, le=64)]
 FeatureCache = Annotated[int, Field(ge=0, le=10)]
+TokenMerge = Annotated[float, Field(ge=0.0, le=0.75)]
+Quantize = Literal["off", "int8"]
 Side = multiple_of_8(8, MAX_SIDE)
 ImageRef = Annotated[str, AfterValidator(_check_input_ref)]
 Sampler = choice("sampler", lambda: SAMPLERS)
@@ -145,6 +161,14 @@ class PassStep(StepModel):
     feature_cache: FeatureCache | None = param(
         None, en="Feature cache interval (DeepCache); empty: the previous step's.",
         de="Intervall des Feature-Caches (DeepCache); leer: das des vorigen Schritts.")
+    token_merge: TokenMerge | None = param(
+        None, exclude_if=lambda value: value is None,  # left out when empty: older recipes keep their hash
+        en="Token merging (ToMe) ratio; empty: the previous step's.",
+        de="Anteil zusammengeführter Tokens (ToMe); leer: der des vorigen Schritts.")
+    quantize: Quantize | None = param(
+        None, exclude_if=lambda value: value is None,
+        en="int8 quantization of the UNet's Linear layers; empty: the previous step's.",
+        de="int8-Quantisierung der Linear-Schichten des UNet; leer: die des vorigen Schritts.")
 
 
 class ImageStep(PassStep):

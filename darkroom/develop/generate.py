@@ -23,7 +23,9 @@ from darkroom.develop.fields import (
     Seed,
     Side,
     StepModel,
+    Quantize,
     Steps,
+    TokenMerge,
     param,
 )
 from darkroom.develop.samplers import DEFAULT_SAMPLER
@@ -61,6 +63,18 @@ class GenerateStep(StepModel):
         "in between; 2-3 is about 1.5-2x faster for a small loss of detail; 0: off.",
         de="Feature-Cache (DeepCache): das ganze UNet nur jeden N-ten Schritt rechnen, dazwischen seine tiefen "
         "Merkmale wiederverwenden; 2-3 ist etwa 1,5-2x schneller bei etwas weniger Detail; 0: aus.")
+    token_merge: TokenMerge = param(
+        0.0, exclude_if=lambda value: not value,  # left out when off: older recipes keep their hash
+        en="Token merging (ToMe): share of the tokens merged before the full-resolution self-attention "
+        "(0.5 is tomesd's default); 0: off.",
+        de="Token Merging (ToMe): Anteil der Tokens, die vor der Self-Attention in voller Auflösung "
+        "zusammengeführt werden (0,5 ist der Standard von tomesd); 0: aus.")
+    quantize: Quantize = param(
+        "off", exclude_if=lambda value: value == "off",
+        en="int8: the UNet's Linear layers compute in int8 (dynamic quantization; CPU, float32 only); "
+        "convolutions stay float32.",
+        de="int8: die Linear-Schichten des UNet rechnen in int8 (dynamische Quantisierung; nur CPU, float32); "
+        "Faltungen bleiben float32.")
 
     @field_validator("prompt")
     @classmethod
@@ -107,7 +121,7 @@ def run_generate(ctx: RunContext, step: GenerateStep) -> Frame:
         "txt2img", sampler=step.sampler, steps=step.steps, cfg=step.cfg,
         embeds=ctx.encode(step.prompt, step.negative_prompt, step.clip_skip),
         generator=noise_generator(step.seed), width=step.width, height=step.height,
-        feature_cache=step.feature_cache), ctx.observe)
+        feature_cache=step.feature_cache, token_merge=step.token_merge, quantize=step.quantize), ctx.observe)
     return Frame(image=decode(ctx.engine, latents), latents=latents)
 
 

@@ -5,7 +5,8 @@
 2. Upscale: latent modes interpolate the latents (torch, with or without antialias);
    pixel modes decode, resize the picture with PIL and encode again.
 3. Second pass: diffusers img2img on those latents with `denoise`; the noise is drawn from
-   the same seed as the first pass (A1111), and `steps` steps are actually run.
+   the same seed as the first pass (A1111), and `steps` steps are actually run. Big outputs
+   go through the VAE in tiles (latents.py) and through the UNet in tiles (unettiles.py).
 """
 
 from __future__ import annotations
@@ -47,6 +48,12 @@ class HiresStep(PassStep):
     vae_tiling: Literal["auto", "on", "off"] = param(
         "auto", en="Decode/encode the VAE in tiles (auto: for outputs above 1536x1536 pixels).",
         de="VAE in Kacheln (de)kodieren (auto: ab 1536x1536 Pixeln).")
+    unet_tiling: Literal["auto", "on", "off"] = param(
+        "auto", exclude_if=lambda value: value == "auto",  # left out when auto: older recipes keep their hash
+        en="Denoise in overlapping tiles of the model's native size (MultiDiffusion; auto: for outputs "
+        "above 1536x1536 pixels): memory of one tile, work that grows with the area.",
+        de="In überlappenden Kacheln der nativen Modellgröße entrauschen (MultiDiffusion; auto: ab 1536x1536 "
+        "Pixeln): Speicher einer Kachel, Aufwand wächst mit der Fläche.")
 
 
 def target_size(step: HiresStep, width: int, height: int) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -110,9 +117,11 @@ def run_hires(ctx: RunContext, frame: Frame, step: HiresStep, index: int = 0) ->
         if step.denoise == 0:
             return Frame(image=picture, latents=None)
         latents = encode(engine, picture, tiled)
+        factor = final_w // latents.shape[3]
     if step.denoise > 0:
+        tile = engine.native_size // factor if wants_tiling(step.unet_tiling, final_w, final_h) else 0
         latents = img2img_latents(ctx, latents, step, strength=step.denoise,
-                                  schedule=schedule_for(step.steps, step.denoise))
+                                  schedule=schedule_for(step.steps, step.denoise), unet_tile=tile)
     return Frame(image=decode(engine, latents, tiled), latents=latents)
 
 

@@ -182,7 +182,8 @@ def repaint(ctx: RunContext, step: ImageStep, source: Image.Image, soft: np.ndar
         "inpaint", sampler=step.sampler, steps=step.steps, cfg=step.cfg,
         embeds=ctx.encode(step.prompt, step.negative_prompt, step.clip_skip), generator=generator,
         width=proc_w, height=proc_h, latents=latents, strength=step.denoise, mask=crop_mask,
-        masked_latents=masked_latents, feature_cache=step.feature_cache or 0), ctx.observe)
+        masked_latents=masked_latents, feature_cache=step.feature_cache or 0,
+        token_merge=step.token_merge or 0, quantize=step.quantize or "off"), ctx.observe)
     painted = decode(engine, latents, tiled)
     x1, y1, x2, y2 = region
     if painted.size != (x2 - x1, y2 - y1):

@@ -12,7 +12,8 @@ from darkroom.develop.generate import noise_generator
 from darkroom.develop.recipe import MAX_SEED, GenerateStep, PassStep
 from darkroom.errors import InvalidParameter
 
-INHERITED = ("prompt", "negative_prompt", "cfg", "sampler", "clip_skip", "feature_cache")
+INHERITED = ("prompt", "negative_prompt", "cfg", "sampler", "clip_skip", "feature_cache", "token_merge",
+             "quantize")
 _DEFAULTS = {name: GenerateStep.model_fields[name].default for name in (*INHERITED, "steps") if name != "prompt"}
 _DEFAULTS["prompt"] = None
 
@@ -28,6 +29,9 @@ def inherit(step: PassStep, previous: list, index: int, batch_index: int, *, ste
         if getattr(step, name) is None:
             update[name] = next((getattr(p, name) for p in reversed(previous) if getattr(p, name, None) is not None),
                                 _DEFAULTS[name])
+    for name in ("token_merge", "quantize"):
+        if update.get(name, 1) in (0, "off"):
+            del update[name]  # an inherited "off" stays empty: recipes without it keep their JSON
     if update.get("prompt") is None and step.prompt is None:
         raise InvalidParameter(f"steps[{index}].prompt: no earlier step has a prompt; give this step one")
     if "steps" in type(step).model_fields and getattr(step, "steps") is None:
@@ -60,10 +64,12 @@ def check_runs_steps(index: int, steps: int, denoise: float) -> None:
                                "raise denoise or steps (or use denoise 0 to keep the picture)")
 
 
-def img2img_latents(ctx: RunContext, latents: torch.Tensor, step, *, strength: float, schedule: int) -> torch.Tensor:
+def img2img_latents(ctx: RunContext, latents: torch.Tensor, step, *, strength: float, schedule: int,
+                    unet_tile: int = 0) -> torch.Tensor:
     """One img2img pass over `latents`; noise is the first draw from the step's seed."""
     return denoise(ctx.engine, Pass(
         "img2img", sampler=step.sampler, steps=schedule, cfg=step.cfg,
         embeds=ctx.encode(step.prompt, step.negative_prompt, step.clip_skip),
         generator=noise_generator(step.seed), latents=latents, strength=strength,
-        feature_cache=step.feature_cache or 0), ctx.observe)
+        feature_cache=step.feature_cache or 0, token_merge=step.token_merge or 0,
+        quantize=step.quantize or "off", unet_tile=unet_tile), ctx.observe)

@@ -106,6 +106,19 @@ class Recipe(BaseModel):
         check_text(data)
         return data
 
+    @model_validator(mode="after")
+    def _steps_in_order(self) -> "Recipe":
+        """What the runner would only find out later: the first step must make or take a picture."""
+        first = self.steps[0]
+        if isinstance(first, HiresStep):
+            raise ValueError("steps[0]: a hires step needs a picture before it; start with generate")
+        if not isinstance(first, GenerateStep) and getattr(first, "image", None) is None:
+            raise ValueError("steps[0].image: the first step needs an input image (or start with generate)")
+        later = next((i for i, step in enumerate(self.steps) if i and isinstance(step, GenerateStep)), None)
+        if later is not None:
+            raise ValueError(f"steps[{later}]: generate can only be the first step")
+        return self
+
     @classmethod
     def parse(cls, text: str | bytes | dict) -> "Recipe":
         """Parse JSON (or a dict); errors name the step index and the field."""
@@ -134,5 +147,5 @@ def describe_errors(err: ValidationError) -> str:
             elif item not in _TAGS:
                 where += ("." if where else "") + str(item)
         message = problem["msg"].removeprefix("Value error, ")
-        parts.append(f"{where or 'recipe'}: {message}")
+        parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts)
