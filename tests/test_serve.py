@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import io
 import json
+import struct
 import threading
 import time
+import zlib
 
 import httpx
 import numpy as np
@@ -119,6 +121,11 @@ def test_the_schema_the_web_studio_builds_its_forms_from(server):
     assert "Euler a" in server.client.get("/api/v1/samplers").json()
     assert server.client.post("/api/v1/policy/check", json={"prompt": "a red fox"}).json()["action"] == "allow"
     assert server.client.post("/api/v1/prompt/analyze", json={"prompt": "a (red:1.2) fox"}).json()["token_count"] > 0
+    long = "a red fox, " * 1000  # 11,000 characters: refused before the tokenizer or the policy sees it
+    for path in ("policy/check", "prompt/analyze"):
+        assert server.client.post(f"/api/v1/{path}", json={"prompt": long}).status_code == 422
+    refused = server.client.post("/sdapi/v1/txt2img", json={"prompt": long, "steps": 1})
+    assert refused.status_code == 422 and "at most 10000" in refused.json()["detail"]
 
 
 def test_uploads_are_bounded_and_must_be_pictures(server):
@@ -151,6 +158,70 @@ def test_error_messages_come_in_german_when_asked_and_in_english_by_default(serv
     assert translate("ImageError", "the mask is empty", 422, "de") == (
         "Bild nicht verwendbar. Einzelheiten (englisch): the mask is empty")
     assert translate("ImageError", "the mask is empty", 422, "en") == "the mask is empty"
+
+
+def library_state(studio) -> tuple[list[str], list[str]]:
+    """The library's rows and its files on disk."""
+    files = sorted(p.name for p in (studio.library.root / "objects").rglob("*.png"))
+    return sorted(r.sha256 for r in studio.library.records()), files
+
+
+def test_a_job_carries_its_masks_and_a_refused_one_leaves_none_behind(server):
+    client, studio = server.client, server.studio
+    ref = client.post("/api/v1/inputs", content=png(Image.new("RGB", (16, 16), (9, 99, 199)))).json()["ref"]
+    mask = Image.new("L", (16, 16), 0)
+    mask.paste(255, (4, 4, 12, 12))
+    inputs = {"mask-1.png": base64.b64encode(png(mask)).decode()}
+    step = {"op": "inpaint", "image": ref, "prompt": "a naked child", "steps": 2,
+            "zone": {"kind": "mask", "image": "mask-1.png"}}
+    recipe = {"model": {"name": "tiny"}, "steps": [step]}
+    before = library_state(studio)
+    refused = client.post("/api/v1/jobs?lang=de", json={"recipe": recipe, "inputs": inputs})
+    assert refused.status_code == 403 and refused.json()["detail"].startswith("Blockiert durch Richtlinie")
+    assert library_state(studio) == before  # the policy refused: the mask was never kept
+    small = {"mask-1.png": base64.b64encode(png(mask.resize((8, 8)))).decode()}
+    step["prompt"] = "a yellow star"
+    wrong = client.post("/api/v1/jobs", json={"recipe": recipe, "inputs": small})
+    assert wrong.status_code == 422 and "the mask is 8x8 but the image is 16x16" in wrong.json()["detail"]
+    assert library_state(studio) == before
+    unnamed = client.post("/api/v1/jobs", json={"recipe": recipe, "inputs": {"other.png": inputs["mask-1.png"]}})
+    assert unnamed.status_code == 422 and "given: other.png" in unnamed.json()["detail"]
+    assert client.post("/api/v1/jobs", json={"recipe": recipe, "inputs": {"../m.png": "AA=="}}).status_code == 422
+    a1111 = client.post("/sdapi/v1/img2img", json={"init_images": [inputs["mask-1.png"]], "mask": inputs["mask-1.png"],
+                                                   "prompt": "a naked child", "width": 16, "height": 16, "steps": 2})
+    assert a1111.status_code == 403 and library_state(studio) == before  # A1111's img2img: the same
+    # admitted: the mask is stored, metadata stripped, and the recorded recipe names it by sha256
+    job = client.post("/api/v1/jobs", json={"recipe": recipe, "inputs": inputs})
+    assert job.status_code == 202, job.text
+    studio.job(job.json()["id"]).wait(60)
+    made = client.get(f"/api/v1/jobs/{job.json()['id']}").json()["pictures"][0]
+    mask_ref = made["recipe"]["steps"][0]["zone"]["image"]
+    assert mask_ref.startswith("sha256:") and studio.library.get(mask_ref).kind == "input"
+    assert set(library_state(studio)[0]) - set(before[0]) == {mask_ref[7:], made["sha256"]}
+
+
+def test_reports_come_in_german_when_asked(server):
+    import sqlite3
+
+    client, studio = server.client, server.studio
+    upload = png(Image.new("RGB", (16, 16), (200, 30, 30)))
+    sha = client.post("/api/v1/inputs", content=upload, params={"project": "p"}).json()["ref"][7:]
+    plan = client.post("/api/v1/erase?lang=de", json={"image": f"sha256:{sha}", "dry_run": True}).json()["plan"]
+    assert plan == f"Bild sha256:{sha[:12]} und 0 daraus entwickelte(s)"
+    done = client.post("/api/v1/erase?lang=de", json={"project": "p"}).json()
+    assert done["plan"] == "Projekt 'p': 1 Datei(en)" and done["files"] == 1
+    assert done["summary"].startswith("1 Datei(en) gelöscht, ") and "Protokolleinträgen vernichtet" in done["summary"]
+    assert client.get("/api/v1/audit/verify?lang=de").json()["summary"].startswith("Prüfprotokoll intakt: ")
+    warnings = client.post("/api/v1/prompt/analyze?lang=de", json={"prompt": "a (red fox"}).json()["warnings"]
+    assert warnings == ["Bei Zeichen 3: '(' wird nie geschlossen: alles danach bekommt das Gewicht x1.1."]
+    with sqlite3.connect(studio.audit.path) as db:  # someone with file access edits an entry
+        db.execute("DROP TRIGGER audit_entries_no_update")
+        db.execute("UPDATE audit_entries SET subject = 'forged' WHERE idx = 0")
+    broken = client.get("/api/v1/audit/verify?lang=de").json()
+    assert not broken["ok"] and broken["first_bad"] == 0
+    assert broken["problems"][0]["message"] == "Eintrag #0 verändert: sein Inhalt passt nicht mehr zu seinem Hash"
+    english = client.get("/api/v1/audit/verify").json()
+    assert english["problems"][0]["message"] == "entry #0 altered: its content no longer matches its hash"
 
 
 def test_the_studio_endpoints_of_the_web_ui(server):
@@ -346,7 +417,27 @@ def test_a1111_png_info_reads_the_infotext(server):
                                                            "width": 16, "height": 16}).json()
     info = server.client.post("/sdapi/v1/png-info", json={"image": answer["images"][0]}).json()
     assert info["info"].startswith("a quiet harbour") and "Seed: 4" in info["info"]
+    assert info["parameters"]["Seed"] == "4" and info["parameters"]["Size-1"] == "16"  # as A1111 parses it
     assert base64.b64decode(answer["images"][0])[:8] == b"\x89PNG\r\n\x1a\n"
+    # a JPEG whose UserComment is UTF-16 in a little-endian EXIF, as exiftool writes it
+    exif = Image.Exif()
+    exif.endian = "<"
+    exif.get_ifd(0x8769)[0x9286] = b"UNICODE\0" + "a café\nSteps: 3, Seed: 9, Size: 8x8".encode("utf-16-le")
+    jpeg = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(jpeg, format="JPEG", exif=exif.tobytes())
+    read = server.client.post("/sdapi/v1/png-info", json={"image": base64.b64encode(jpeg.getvalue()).decode()})
+    assert read.json()["info"].startswith("a café\nSteps: 3") and read.json()["parameters"]["Seed"] == "9"
+    # a 20000x20000 PNG of a few bytes is refused from its header, never decoded
+    header = b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 8, 0, 0, 0, 0))
+    bomb = header + _chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + _chunk(b"IEND", b"")
+    for path, body in (("png-info", {"image": base64.b64encode(bomb).decode()}),
+                       ("img2img", {"init_images": [base64.b64encode(bomb).decode()], "prompt": "x"})):
+        refused = server.client.post(f"/sdapi/v1/{path}", json=body)
+        assert refused.status_code == 422 and "megapixels" in refused.json()["detail"], refused.text
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 def test_sigterm_cancels_the_running_job_cleanly_and_keeps_the_queued_one_recorded(tiny_model, tmp_path):

@@ -91,7 +91,7 @@ def test_one_changed_pixel_makes_the_manifest_invalid(studio):
     assert report.c2pa.state == "Invalid" and not report.ok
     assert any("hash" in f for f in report.c2pa.failures)
     assert report.watermark.detected  # the pixels are still ours, but the file is not intact
-    assert "NOT intact" in report.verdict
+    assert "NOT intact" in report.verdict and report.verdict_code == ("invalid", {})
 
 
 def test_flipped_byte_in_the_file_makes_it_invalid(studio):
@@ -126,6 +126,7 @@ def test_stripped_and_recompressed_copy_is_found_by_watermark_only(studio):
         assert report.watermark_source.startswith("audit log")
         assert report.audit.found_by == "watermark"
         assert not report.ok and "watermark found" in report.verdict
+        assert report.verdict_code == ("stripped", {})  # what a UI translates
 
 
 def test_foreign_png_and_jpeg_are_reported_honestly(studio):
@@ -137,7 +138,7 @@ def test_foreign_png_and_jpeg_are_reported_honestly(studio):
         assert report.c2pa.state == "none" and report.xmp is None and report.recipe is None
         assert not report.watermark.detected
         assert report.audit is None and not report.ok
-        assert report.verdict.startswith("no AI-generation marking")
+        assert report.verdict.startswith("no AI-generation marking") and report.verdict_code == ("unmarked", {})
         assert "C2PA        none" in format_report(report)
 
 
@@ -148,6 +149,8 @@ def test_small_foreign_file_and_non_images(studio, tmp_path):
     report = verify_bytes(buffer.getvalue(), settings)
     assert not report.watermark.readable and not report.ok
     assert any("nothing to read" in n for n in report.notes)
+    assert [(n.code, n.params) for n in report.findings] == [
+        ("too_small", {"width": 64, "height": 64, "min_pixels": 256 * 256})]
     junk = tmp_path / "notes.txt"
     junk.write_text("hello")
     with pytest.raises(ImageError):
@@ -163,6 +166,7 @@ def test_signed_by_an_unknown_studio_is_valid_but_untrusted(studio, tmp_path):
     assert report.c2pa.state == "Valid" and report.ok
     assert any("untrusted" in f for f in report.c2pa.failures)
     assert "untrusted key" in report.verdict
+    assert report.verdict_code == ("intact", {"state": "Valid", "signer": "untrusted"})
     assert report.watermark.detected and report.audit is None
 
 
@@ -235,6 +239,9 @@ def test_cli_verify_exit_codes(studio, tmp_path, monkeypatch, capsys):
     assert _cli(["verify", "--json", str(good)]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert payload[0]["ok"] and payload[0]["c2pa"]["state"] == "Trusted"
+    assert payload[0]["verdict"].startswith("marked as AI-generated") and payload[0]["notes"] == []
+    assert (payload[0]["verdict_code"], payload[0]["verdict_params"]) == ("intact", {"state": "Trusted",
+                                                                                   "signer": "studio"})
     assert _cli(["verify", str(tmp_path / "missing.png")]) == 2
     assert _cli(["audit", "show", "--image", str(good)]) == 0
     out = capsys.readouterr().out

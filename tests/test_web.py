@@ -4,6 +4,7 @@ German) land in out/screenshots/."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 from pathlib import Path
@@ -266,11 +267,12 @@ def test_german_labels_and_step_help_from_the_schema(page, studio_server):
 
 
 def drop_file(page, target: str, data: bytes, name: str, kind: str = "image/png") -> None:
-    page.evaluate("""async ([target, bytes, name, kind]) => {
+    page.evaluate("""async ([target, text, name, kind]) => {
         const transfer = new DataTransfer();
-        transfer.items.add(new File([new Uint8Array(bytes)], name, { type: kind }));
+        const bytes = Uint8Array.from(atob(text), c => c.charCodeAt(0));
+        transfer.items.add(new File([bytes], name, { type: kind }));
         document.getElementById(target).dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true }));
-    }""", [target, list(data), name, kind])
+    }""", [target, base64.b64encode(data).decode(), name, kind])
 
 
 def test_the_library_shows_lineage_audit_and_filters_and_a_download_is_verified(page, studio_server, tmp_path):
@@ -472,3 +474,63 @@ def test_privacy_erases_a_project_after_confirmation_and_the_audit_log_shows_it(
     expect(page.locator("#audit-checkpoints tbody tr")).to_have_count(len(studio.audit.checkpoints()))
     assert studio.audit.checkpoints()
     page.screenshot(path=SHOTS / "audit-en.png")
+
+
+def test_a_german_verify_report_of_a_marked_and_a_stripped_file_is_german(page, studio_server):
+    from darkroom.trust.keys import load_identity
+    from darkroom.trust.marking import mark_image
+    from test_trust_verify import picture
+
+    studio = studio_server.studio
+    history = studio.audit.append("step", {"op": "generate", "prompt": "ein Hafen im Nebel", "recipe_sha256": "x"})
+    marked = mark_image(picture(256, 256), parameters_text="ein Hafen im Nebel\nSteps: 4, Seed: 7",
+                        recipe_json='{"darkroom_recipe":1,"steps":[{"op":"generate","seed":7}]}',
+                        audit_ref=history.ref, settings=studio.settings, identity=load_identity(studio.settings),
+                        audit=studio.audit).data
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(marked)).convert("RGB").save(buffer, "PNG")  # the pixels only: the metadata is gone
+    files = {"marked": marked, "stripped": buffer.getvalue()}
+    verdicts = {name: studio.verify_bytes(data).verdict for name, data in files.items()}  # what the CLI prints
+    assert verdicts["marked"].startswith("marked as AI-generated and intact") and "watermark found" in verdicts["stripped"]
+    shown = {}
+    page.click("#tab-verify")
+    for lang in ("de", "en"):
+        page.select_option("#lang", lang)
+        for name, data in files.items():
+            drop_file(page, "verify-drop", data, f"{lang}-{name}.png")
+            page.wait_for_selector(f"#verify-result dd:text-is('{lang}-{name}.png')")
+            shown[lang, name] = page.locator("#verify-result dd >> nth=2").inner_text()  # the verdict
+        if lang == "de":
+            page.screenshot(path=SHOTS / "verify-stripped-de.png")
+    for name, verdict in verdicts.items():
+        assert verdict.lower() in shown["en", name].lower()  # English: the CLI's sentence
+        assert verdict.lower() not in shown["de", name].lower()
+        english = [w for w in ("marked", "intact", "signed by", "watermark", "missing", "key") if w in shown["de", name]]
+        assert not english, (shown["de", name], english)
+    assert shown["de", "marked"].startswith("Als KI-generiert gekennzeichnet und unverändert (C2PA vertrauenswürdig")
+    assert shown["de", "stripped"].startswith("darkroom-Wasserzeichen gefunden, aber das C2PA-Manifest fehlt")
+
+
+def catalog(name: str) -> dict[str, str]:
+    """The keys and strings of a UI catalog (darkroom/web/js/strings-XX.js)."""
+    import re
+
+    text = (Path(__file__).resolve().parents[1] / "darkroom" / "web" / "js" / f"strings-{name}.js").read_text()
+    return dict(re.findall(r'"([^"]+)":\s*"((?:[^"\\]|\\.)*)"', text))
+
+
+def test_both_catalogs_name_every_field_and_choice_of_the_recipe_schema():
+    from darkroom.develop.recipe import Recipe
+
+    en, de = catalog("en"), catalog("de")
+    assert en.keys() == de.keys(), en.keys() ^ de.keys()
+    schema = Recipe.model_json_schema()
+    mapping = schema["properties"]["steps"]["items"]["discriminator"]["mapping"]
+    for ref in mapping.values():
+        for name, prop in schema["$defs"][ref.rsplit("/", 1)[-1]]["properties"].items():
+            if name in ("op", "image", "zone"):
+                continue
+            assert f"field.{name}" in de, f"strings-de.js has no label for the step field {name!r}"
+            choices = prop.get("enum") or next((p["enum"] for p in prop.get("anyOf", []) if "enum" in p), [])
+            if name not in ("sampler", "upscaler"):  # A1111's own names
+                assert all(f"enum.{name}.{value}" in de for value in choices), (name, choices)

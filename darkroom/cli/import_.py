@@ -27,18 +27,13 @@ def read_metadata(path: Path) -> tuple[str | None, dict | None]:
     from PIL import Image, UnidentifiedImageError
 
     from darkroom.errors import ImageError
+    from darkroom.trust.marking import read_infotext
 
     try:
         with Image.open(path) as image:
-            info = dict(image.info)
-            exif = image.getexif().get_ifd(0x8769).get(0x9286)
+            info, text = dict(image.info), read_infotext(image)
     except (OSError, UnidentifiedImageError) as err:
         raise ImageError(f"cannot read {path}: {err}") from None
-    text = info.get("parameters")
-    if text is None and isinstance(exif, bytes):
-        code, body = exif[:8], exif[8:]
-        text = body.decode("utf-16-be", errors="replace") if code == b"UNICODE\0" else \
-            body.decode("ascii", errors="replace") if code.startswith(b"ASCII") else None
     graph = None
     if isinstance(info.get("prompt"), str):
         try:

@@ -39,6 +39,8 @@ def _as_dict(report) -> dict:
 
     out = asdict(report)
     out["ok"], out["verdict"], out["expired"] = report.ok, report.verdict, report.expired
+    out["verdict_code"], out["verdict_params"] = report.verdict_code
+    out["notes"] = report.notes  # the English texts; `findings` holds each with its code and parameters
     if report.audit is not None:
         out["audit"] = {"ref": report.audit.entry.ref, "kind": report.audit.entry.kind,
                         "time": report.audit.entry.time, "found_by": report.audit.found_by,

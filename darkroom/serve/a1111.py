@@ -12,6 +12,7 @@ import base64
 import binascii
 import io
 import json
+import re
 import time
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -22,10 +23,13 @@ from darkroom.develop.recipe import Recipe, describe_errors
 from darkroom.develop.samplers import SAMPLERS
 from darkroom.develop.upscalers import UPSCALERS
 from darkroom.errors import Cancelled, ImageError
+from darkroom.interop import a1111
 from darkroom.models.hashing import a1111_short_hash
 from darkroom.serve.app import ERRORS, caller
 from darkroom.serve.native import studio_of, submit_job
 from darkroom.serve.users import User
+from darkroom.trust.marking import read_infotext
+from darkroom.userfiles import open_image
 
 router = APIRouter(prefix="/sdapi/v1", tags=["AUTOMATIC1111"], responses=ERRORS)
 SCHEDULERS = {"automatic": "", "karras": " Karras"}
@@ -197,16 +201,15 @@ def parse_recipe(model: str, steps: list[dict]) -> Recipe:
 
 
 def decode_image(data: str, what: str) -> Image.Image:
-    """A base64 picture, with or without a data: URL prefix."""
+    """A base64 picture, with or without a data: URL prefix, decoded only once its header shows a
+    size within the limit (as every upload: darkroom.userfiles)."""
     if data.startswith("data:"):
         data = data.partition(",")[2]
     try:
         raw = base64.b64decode(data, validate=False)
-        image = Image.open(io.BytesIO(raw))
-        image.load()
-    except (binascii.Error, ValueError, OSError, Image.DecompressionBombError) as err:
-        raise ImageError(f"{what} is not a base64 PNG, JPEG or WebP: {err}") from None
-    return image
+    except (binascii.Error, ValueError) as err:
+        raise ImageError(f"{what} is not base64: {err}") from None
+    return open_image(raw, what)
 
 
 def png_bytes(image: Image.Image) -> bytes:
@@ -215,12 +218,14 @@ def png_bytes(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def img2img_recipe(request: Request, user: User, body: Img2Img, model: str, project: str) -> Recipe:
-    studio = studio_of(request)
+def img2img_recipe(body: Img2Img, model: str) -> tuple[Recipe, dict[str, bytes]]:
+    """The recipe and the pictures it names (init.png, mask.png): the studio takes them in only
+    when it admits the job, so a refused request leaves none behind."""
     if len(body.init_images) != 1:
         raise HTTPException(422, "init_images: send exactly one picture (darkroom develops one picture per request)")
     init = decode_image(body.init_images[0], "init_images[0]")
-    image_ref = studio.upload(png_bytes(init.convert("RGB")), project=project)
+    inputs = {"init.png": png_bytes(init.convert("RGB"))}
+    image_ref = "init.png"
     sampler = sampler_of(body.sampler_name or body.sampler_index, body.scheduler)
     denoise = 0.75 if body.denoising_strength is None else body.denoising_strength
     step = {**first_step(body, sampler), "image": image_ref, "denoise": denoise}
@@ -230,7 +235,7 @@ def img2img_recipe(request: Request, user: User, body: Img2Img, model: str, proj
         if body.resize_mode not in RESIZE_MODES:
             raise HTTPException(422, f"resize_mode {body.resize_mode}: darkroom has 0 (resize), 1 (crop), 2 (fill)")
         return parse_recipe(model, [{"op": "img2img", **step, "width": body.width, "height": body.height,
-                                     "resize_mode": RESIZE_MODES[body.resize_mode]}])
+                                     "resize_mode": RESIZE_MODES[body.resize_mode]}]), inputs
     mask = decode_image(body.mask, "mask").convert("L")
     if body.inpainting_mask_invert:
         mask = Image.eval(mask, lambda v: 255 - v)
@@ -242,19 +247,21 @@ def img2img_recipe(request: Request, user: User, body: Img2Img, model: str, proj
                             f"{init.size[0]}x{init.size[1]}: resize it first, or use inpaint_full_res")
     if body.inpainting_fill not in FILLS:
         raise HTTPException(422, f"inpainting_fill {body.inpainting_fill}: use 0-3")
-    zone = {"kind": "mask", "image": studio.upload(png_bytes(mask), project=project)}
+    inputs["mask.png"] = png_bytes(mask)
+    zone = {"kind": "mask", "image": "mask.png"}
     inpaint = {"op": "inpaint", **step, "zone": zone, "mask_blur": body.mask_blur,
                "masked_content": FILLS[body.inpainting_fill], "inpaint_area": "masked" if full_res else "whole",
                "padding": body.inpaint_full_res_padding}
     if full_res:
         inpaint.update(width=body.width, height=body.height)
-    return parse_recipe(model, [inpaint])
+    return parse_recipe(model, [inpaint]), inputs
 
 
 # ---------------------------------------------------------------------------- answers
-def run_and_answer(request: Request, user: User, recipe: Recipe, body: Common, project: str | None) -> dict:
+def run_and_answer(request: Request, user: User, recipe: Recipe, body: Common,
+                   inputs: dict[str, bytes] | None = None) -> dict:
     studio = studio_of(request)
-    job = submit_job(request, user, recipe, project=project, previews=False)  # progress asks for them
+    job = submit_job(request, user, recipe, project=None, previews=False, inputs=inputs)  # progress asks for them
     try:
         made = job.result()
     except Cancelled:  # interrupt: A1111 answers with the pictures finished before it
@@ -288,17 +295,14 @@ def run_and_answer(request: Request, user: User, recipe: Recipe, body: Common, p
 def txt2img(body: Txt2Img, request: Request, user: User = Depends(caller)) -> dict:
     refuse_what_we_cannot_do(body)
     recipe = txt2img_recipe(body, model_for(request, user, body))
-    return run_and_answer(request, user, recipe, body, None)
+    return run_and_answer(request, user, recipe, body)
 
 
 @router.post("/img2img")
 def img2img(body: Img2Img, request: Request, user: User = Depends(caller)) -> dict:
-    from darkroom.serve.native import project_for
-
     refuse_what_we_cannot_do(body)
-    project = project_for(request, user, None)
-    recipe = img2img_recipe(request, user, body, model_for(request, user, body), project)
-    return run_and_answer(request, user, recipe, body, project)
+    recipe, inputs = img2img_recipe(body, model_for(request, user, body))
+    return run_and_answer(request, user, recipe, body, inputs)
 
 
 def own_live_jobs(request: Request, user: User) -> list:
@@ -406,7 +410,19 @@ def scripts(user: User = Depends(caller)) -> dict:
 @router.post("/png-info")
 def png_info(body: PngInfo, user: User = Depends(caller)) -> dict:
     image = decode_image(body.image, "image")
-    text = dict(getattr(image, "text", {}) or {})
-    info = text.pop("parameters", "")
-    return {"info": info, "items": text, "parameters": {}}
+    info = read_infotext(image) or ""
+    items = {key: value for key, value in image.info.items() if isinstance(value, str) and key != "parameters"}
+    return {"info": info, "items": items, "parameters": generation_parameters(info) if info else {}}
+
+
+def generation_parameters(info: str) -> dict:
+    """The infotext's fields as A1111's parse_generation_parameters gives them: sizes split into "-1"/"-2"."""
+    fields = {}
+    for key, value in a1111.parse(info).items():
+        size = re.fullmatch(r"(\d+)x(\d+)", value) if isinstance(value, str) else None
+        if size:
+            fields[f"{key}-1"], fields[f"{key}-2"] = size.groups()
+        else:
+            fields[key] = value
+    return fields
 

@@ -47,7 +47,7 @@ _STATUSES = {s.value for s in HTTPStatus}
 ERRORS = {code: {"model": ErrorBody, "description": text} for code, text in (
     (400, "a bad request (parameter, host)"), (401, "no valid token"), (403, "not allowed (policy, owner, origin)"),
     (404, "no such thing of yours"), (409, "a conflict (the job was cancelled, data changed)"),
-    (410, "gone"), (422, "invalid input"), (429, "too many queued jobs"))}
+    (410, "gone"), (413, "the request is too large"), (422, "invalid input"), (429, "too many queued jobs"))}
 
 
 @dataclass
@@ -89,6 +89,10 @@ def create_app(studio, config: ServerConfig | None = None) -> FastAPI:
         if host not in hosts:
             return _error(400, "HostNotAllowed", f"this server does not answer to host {host!r}; "
                           "start it with --allowed-host NAME to allow that name", request)
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > 2 * config.max_upload_bytes:  # base64 inputs in a job's JSON
+            return _error(413, "ContentTooLarge", f"the request is {declared} bytes; this server takes at most "
+                          f"{2 * config.max_upload_bytes}", request)
         origin = request.headers.get("origin")
         if request.method in UNSAFE_METHODS and origin is not None and not _same_origin(origin, hosts, origins):
             return _error(403, "OriginNotAllowed", f"requests from {origin} are not allowed; "
@@ -136,13 +140,28 @@ def _same_origin(origin: str, hosts: set[str], allowed: set[str]) -> bool:
 def _error(status: int, kind: str, message: str, request: Request | None = None, headers=None) -> JSONResponse:
     """An error body; `detail` in the language the request asks for (?lang=de, Accept-Language; default English).
     A1111's API (/sdapi) answers in English, as its clients expect."""
-    from darkroom.serve.messages import language, translate
+    from darkroom.serve.messages import translate
 
     lang = "en"
     if request is not None and not request.url.path.startswith("/sdapi/"):
-        lang = language(request.query_params.get("lang"), request.headers.get("accept-language"))
-    return JSONResponse(status_code=status, content={"error": kind, "detail": translate(kind, message, status, lang)},
+        lang = request_language(request)
+    titles = _policy_titles(request) if kind == "PolicyBlocked" and lang != "en" else None
+    return JSONResponse(status_code=status, content={"error": kind, "detail": translate(kind, message, status, lang,
+                                                                                         titles)},
                         headers=headers)
+
+
+def request_language(request: Request) -> str:
+    """The language a request asks for: ?lang=, else Accept-Language; English by default."""
+    from darkroom.serve.messages import language
+
+    return language(request.query_params.get("lang"), request.headers.get("accept-language"))
+
+
+def _policy_titles(request: Request) -> dict[str, str]:
+    """The policy categories' titles, English -> German (the policy is loaded: it just refused)."""
+    return {c.title["en"]: c.title["de"] for c in request.app.state.studio.policy.categories()
+            if c.title.get("en") and c.title.get("de")}
 
 
 def _describe(err: RequestValidationError) -> str:

@@ -13,25 +13,40 @@ import datetime as dt
 import io
 import json
 import math
-from typing import Literal
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import Base64Bytes, BaseModel, Field, StringConstraints
 
+from darkroom.develop.fields import MAX_TEXT
 from darkroom.develop.recipe import Recipe
-from darkroom.errors import ImageError
+from darkroom.errors import DarkroomError, ImageError
 from darkroom.scope import BASES
-from darkroom.serve.app import ERRORS, admin, caller
+from darkroom.serve.app import ERRORS, admin, caller, request_language
+from darkroom.serve.messages import say
 from darkroom.serve.users import LOCAL, Forbidden, User
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
 Basis = Literal[BASES]  # type: ignore[valid-type]
 
 
+INPUT_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+MAX_INPUTS = 16
+
+
 class JobRequest(BaseModel):
     recipe: Recipe
+    inputs: dict[Annotated[str, StringConstraints(pattern=INPUT_NAME)], Base64Bytes] = Field(
+        default_factory=dict, max_length=MAX_INPUTS,
+        description="pictures the recipe names by these names instead of sha256 (`\"image\": \"mask-1.png\"`), "
+                    "base64: stored (metadata stripped) only when the job is admitted, removed again if it fails "
+                    "without a picture")
     project: str | None = Field(None, description="library project (default: your user name)")
     consent: Basis | None = Field(None, description="lawful basis you confirm for photos of people among the inputs")
     label: bool = Field(False, description="draw 'KI-generiert / AI-generated' into pictures made from such photos")
@@ -39,12 +54,12 @@ class JobRequest(BaseModel):
 
 
 class PolicyRequest(BaseModel):
-    prompt: str
-    negative_prompt: str = ""
+    prompt: str = Field(max_length=MAX_TEXT)
+    negative_prompt: str = Field("", max_length=MAX_TEXT)
 
 
 class PromptRequest(BaseModel):
-    prompt: str
+    prompt: str = Field(max_length=MAX_TEXT)
 
 
 class EraseRequest(BaseModel):
@@ -164,21 +179,49 @@ async def read_upload(request: Request) -> bytes:
 
 # ---------------------------------------------------------------------------- jobs
 def submit_job(request: Request, user: User, recipe: Recipe, *, project: str | None, previews: bool,
-               consent=None, label=False):
-    """Admit and queue a job for `user` (the per-user queue limit applies)."""
+               consent=None, label=False, inputs: dict[str, bytes] | None = None):
+    """Admit and queue a job for `user` (the per-user queue limit applies). The recipe names its inputs
+    by sha256 from the library, or by a name of `inputs`: those the studio takes in as it admits the
+    job, so a refused or failed job leaves none of them behind."""
     studio = studio_of(request)
     limit = request.app.state.config.max_queued_per_user
     waiting = [r for r in studio.job_records.list(owner=user.name, limit=limit + 1) if r.state in ("queued",)]
     if len(waiting) >= limit:
         raise HTTPException(429, f"you have {len(waiting)} jobs waiting; the limit is {limit}")
-    return studio.submit(recipe, project=project_for(request, user, project), consent=consent, label=label,
-                         owner=user.name, previews=previews, origin="picture")  # inputs by sha256, no paths
+    project = project_for(request, user, project)
+    with staged(recipe, inputs or {}) as folder:
+        return studio.submit(recipe, project=project, consent=consent, label=label, owner=user.name,
+                             previews=previews, base=folder, origin="recipe" if folder else "picture")
+
+
+@contextmanager
+def staged(recipe: Recipe, inputs: dict[str, bytes]):
+    """A folder holding `inputs` under their names (None without inputs): the recipe's folder, as
+    the studio reads a recipe file's inputs. Every name the recipe uses must be one of them."""
+    from darkroom.studio.replay import input_paths
+
+    for where, value in input_paths(recipe):
+        if value not in inputs:
+            raise ImageError(f"{where} names {value[:80]!r}: a request names its inputs only by sha256 from the "
+                             "library (POST /api/v1/inputs) or by a name of the job's `inputs` (given: "
+                             f"{', '.join(sorted(inputs)) or 'none'}), never by a path on the server")
+    if not inputs:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="darkroom-job-inputs-") as folder:
+        for name, data in inputs.items():
+            Path(folder, name).write_bytes(data)
+        try:
+            yield Path(folder)
+        except DarkroomError as err:  # name the input as the request did, not by the folder it passed through
+            err.args = tuple(str(a).replace(str(Path(folder)) + os.sep, "") for a in err.args)
+            raise
 
 
 @router.post("/jobs", status_code=202)
 def create_job(body: JobRequest, request: Request, user: User = Depends(caller)) -> dict:
     job = submit_job(request, user, body.recipe, project=body.project, previews=body.previews,
-                     consent=body.consent, label=body.label)
+                     consent=body.consent, label=body.label, inputs=body.inputs)
     return {"id": job.id, "state": job.state, "events": f"/api/v1/jobs/{job.id}/events"}
 
 
@@ -212,9 +255,9 @@ def job_events(job_id: str, request: Request, user: User = Depends(caller)):
     if job is None:
         raise HTTPException(410, f"job {job_id} has ended and its events are gone; GET /api/v1/jobs/{job_id}")
 
-    from darkroom.serve.messages import language, translate
+    from darkroom.serve.messages import translate
 
-    lang = language(request.query_params.get("lang"), request.headers.get("accept-language"))
+    lang = request_language(request)
 
     def stream():
         for event in job.events():
@@ -307,8 +350,10 @@ def get_picture(sha256: str, request: Request, user: User = Depends(caller)) -> 
 def _infotext(data: bytes) -> str | None:
     from PIL import Image
 
+    from darkroom.trust.marking import read_infotext
+
     with Image.open(io.BytesIO(data)) as image:
-        return (getattr(image, "text", None) or {}).get("parameters")
+        return read_infotext(image)
 
 
 @router.get("/pictures/{sha256}/file")
@@ -323,9 +368,6 @@ def picture_file(sha256: str, request: Request, user: User = Depends(caller)) ->
 def export_picture(sha256: str, request: Request, user: User = Depends(caller),
                    format: Literal["png", "jpeg", "webp"] = "png", quality: int = Query(95, ge=1, le=100)) -> Response:
     """The picture as a new PNG, JPEG or WebP file, marked and signed anew (the audit log records the export)."""
-    import tempfile
-    from pathlib import Path
-
     record = own_picture(request, user, sha256)
     with tempfile.TemporaryDirectory(prefix="darkroom-export-") as folder:
         path = studio_of(request).export("sha256:" + record.sha256, out_dir=folder, format=format, quality=quality)
@@ -383,6 +425,7 @@ def replay_picture(sha256: str, request: Request, user: User = Depends(caller)) 
         raise ImageError(f"the picture sha256:{record.sha256[:12]} carries no recipe to replay")
     studio = studio_of(request)
     result = studio.replay(studio.library.object_path(record.sha256))
+    result["why"] = say(result.get("why"), request_language(request))
     return {key: (None if isinstance(value, float) and math.isinf(value) else value) for key, value in result.items()}
 
 
@@ -446,7 +489,10 @@ def recipe_schema() -> dict:
 
 @router.post("/prompt/analyze")
 def analyze_prompt(body: PromptRequest, request: Request, user: User = Depends(caller)) -> dict:
-    return studio_of(request).analyze_prompt(body.prompt).to_dict()
+    analysis = studio_of(request).analyze_prompt(body.prompt).to_dict()
+    lang = request_language(request)
+    analysis["warnings"] = [say(w, lang) for w in analysis["warnings"]]
+    return analysis
 
 
 @router.post("/policy/check")
@@ -464,20 +510,33 @@ async def verify_upload(request: Request, user: User = Depends(caller)) -> dict:
 
 
 def report_json(report) -> dict:
+    """The verify report; `verdict` and `notes` in English, and each as a code with its parameters
+    (`verdict_code`, `verdict_params`, `note_codes`) for a client to put into its own language."""
     c2pa, xmp = report.c2pa, report.xmp
-    return {"ok": report.ok, "verdict": report.verdict, "marked_ai": report.marked_ai,
+    code, params = report.verdict_code
+    detection = report.watermark
+    return {"ok": report.ok, "verdict": report.verdict, "verdict_code": code, "verdict_params": params,
+            "marked_ai": report.marked_ai,
             "c2pa": {"state": c2pa.state, "signer": c2pa.signer, "issuer": c2pa.issuer,
-                     "generator": c2pa.generator, "failures": c2pa.failures} if c2pa else None,
+                     "generator": c2pa.generator, "failures": c2pa.failures,
+                     "failure_codes": sorted(c2pa.codes)} if c2pa else None,
             "xmp_source_type": xmp.source_type if xmp else None,
-            "watermark": getattr(report.watermark, "payload", None) if report.watermark else None,
-            "audit": report.audit.entry.ref if report.audit else None, "notes": report.notes}
+            "watermark": getattr(detection, "payload", None) if detection else None,
+            "watermark_found": bool(detection and detection.detected),
+            "audit": report.audit.entry.ref if report.audit else None, "notes": report.notes,
+            "note_codes": [{"code": n.code, "params": n.params} for n in report.findings]}
 
 
 @router.get("/audit/verify")
 def audit_verify(request: Request, user: User = Depends(admin)) -> dict:
+    """Every hash, the chain and the signed checkpoints recomputed; `problems` and `summary` in the
+    language asked for."""
     result = studio_of(request).audit.verify()
-    return {"ok": bool(result.ok), "entries": result.size if hasattr(result, "size") else None,
-            "message": str(getattr(result, "message", "") or "")}
+    lang = request_language(request)
+    return {"ok": result.ok, "entries": result.size, "checkpoints": result.checkpoints,
+            "uncovered": result.uncovered, "first_bad": result.first_bad,
+            "problems": [{"entry": p.entry, "message": say(p.message, lang)} for p in result.problems],
+            "summary": say(result.summary().splitlines()[0], lang)}
 
 
 @router.get("/audit")
@@ -529,7 +588,10 @@ def erase(body: EraseRequest, request: Request, user: User = Depends(caller)) ->
         project_for(request, user, body.project)
     else:
         own_picture(request, user, body.image.removeprefix("sha256:"))
-    plan = studio.erase_plan(project=body.project, image=body.image)
+    lang = request_language(request)
+    plan = say(studio.erase_plan(project=body.project, image=body.image), lang)
     if body.dry_run:
         return {"dry_run": True, "plan": plan}
-    return {"dry_run": False, "plan": plan, "summary": studio.erase(project=body.project, image=body.image).summary()}
+    report = studio.erase(project=body.project, image=body.image)
+    return {"dry_run": False, "plan": plan, "summary": say(report.summary(), lang), "files": len(report.deleted),
+            "bytes": report.bytes, "kept_shared": report.kept_shared}

@@ -297,6 +297,27 @@ def _ifd(entries: list, at: int) -> bytes:
     return b"".join(table) + struct.pack(">I", 0) + data
 
 
+def read_infotext(image: Image.Image) -> str | None:
+    """A picture's A1111 infotext, as A1111 finds it: the PNG `parameters` text, else the EXIF UserComment
+    (UNICODE: UTF-16 in the EXIF's own byte order, as exiftool writes it, big-endian from piexif; ASCII or
+    an undefined code: 8-bit text)."""
+    text = image.info.get("parameters")
+    if isinstance(text, str):
+        return text
+    exif = image.getexif()
+    raw = exif.get_ifd(EXIF_IFD).get(USER_COMMENT)
+    if not isinstance(raw, bytes):
+        return raw if isinstance(raw, str) else None
+    code, body = raw[:8], raw[8:]
+    if code == b"UNICODE\0":
+        bom = body[:2] in (b"\xff\xfe", b"\xfe\xff")
+        encoding = "utf-16" if bom else "utf-16-le" if exif.endian == "<" else "utf-16-be"
+        return body.decode(encoding, errors="replace").rstrip("\0")
+    if code in (b"ASCII\0\0\0", b"\0" * 8):
+        return body.decode("utf-8", errors="replace").rstrip("\0")
+    return None
+
+
 def sniff_format(data: bytes) -> str | None:
     if data[:8] == b"\x89PNG\r\n\x1a\n":
         return "png"

@@ -29,7 +29,7 @@ from PIL import Image
 from darkroom.errors import ImageError
 from darkroom.settings import Settings
 from darkroom.trust import provenance, watermark, xmp
-from darkroom.trust.marking import EXIF_IFD, USER_COMMENT, sniff_format
+from darkroom.trust.marking import read_infotext, sniff_format
 
 
 @dataclass
@@ -37,6 +37,32 @@ class AuditLink:
     entry: object  # AuditEntry
     found_by: str  # "file hash", "manifest", "watermark", "audit reference"
     entry_hash_ok: bool
+
+
+@dataclass
+class Note:
+    """A remark of the report: a code and its parameters (what a UI translates), and the English text."""
+
+    code: str  # damaged, claims_untrusted, watermark_malformed, too_small, no_audit_log
+    text: str
+    params: dict = field(default_factory=dict)
+
+
+# the verdict in English, by its code (see VerifyReport.verdict_code)
+VERDICTS = {
+    "intact": "marked as AI-generated and intact (C2PA {state}, signed by {signer})",
+    "expired": ("signature EXPIRED, content unchanged: the signing certificate has expired and the signature "
+                "carries no time-stamp, so C2PA no longer accepts it; every hash still matches what was signed, "
+                "so the file was not changed. Re-sign it with a current certificate (`darkroom export`) and "
+                "configure a time-stamp authority to keep signatures valid"),
+    "invalid": "NOT intact: the C2PA manifest does not match the file (changed after signing, or broken)",
+    "not_ai": "signed, but the manifest does not declare AI-generated content",
+    "stripped": ("darkroom watermark found, but the C2PA manifest is missing: the metadata was removed "
+                 "(re-encoded, screenshotted or stripped); not intact"),
+    "xmp_only": "XMP says AI-generated, but there is no C2PA manifest to prove the file is unchanged",
+    "unmarked": "no AI-generation marking found (no C2PA manifest, no darkroom watermark)",
+}
+SIGNERS = {"studio": "the studio's key", "untrusted": "an untrusted key"}
 
 
 @dataclass
@@ -55,7 +81,15 @@ class VerifyReport:
     watermark_source: str | None = None  # where the expected payload came from
     watermark_declared: dict | None = None  # what the manifest says about the watermark
     audit: AuditLink | None = None
-    notes: list[str] = field(default_factory=list)
+    findings: list[Note] = field(default_factory=list)
+
+    @property
+    def notes(self) -> list[str]:
+        """The notes in English, as `darkroom verify` prints them."""
+        return [note.text for note in self.findings]
+
+    def note(self, code: str, text: str, **params) -> None:
+        self.findings.append(Note(code, text, params))
 
     @property
     def marked_ai(self) -> bool:
@@ -71,25 +105,29 @@ class VerifyReport:
         return bool(self.c2pa and self.c2pa.expired)
 
     @property
-    def verdict(self) -> str:
+    def verdict_code(self) -> tuple[str, dict]:
+        """What the verdict says, as a code (a key of VERDICTS) and its parameters."""
+        c2pa = self.c2pa
         if self.ok:
-            who = "the studio's key" if self.c2pa.state == "Trusted" else "an untrusted key"
-            return f"marked as AI-generated and intact (C2PA {self.c2pa.state}, signed by {who})"
-        if self.c2pa and self.c2pa.expired:
-            return ("signature EXPIRED, content unchanged: the signing certificate has expired and the signature "
-                    "carries no time-stamp, so C2PA no longer accepts it; every hash still matches what was signed, "
-                    "so the file was not changed. Re-sign it with a current certificate (`darkroom export`) and "
-                    "configure a time-stamp authority to keep signatures valid")
-        if self.c2pa and self.c2pa.state == "Invalid":
-            return "NOT intact: the C2PA manifest does not match the file (changed after signing, or broken)"
-        if self.c2pa and self.c2pa.intact:
-            return "signed, but the manifest does not declare AI-generated content"
+            return "intact", {"state": c2pa.state, "signer": "studio" if c2pa.state == "Trusted" else "untrusted"}
+        if c2pa and c2pa.expired:
+            return "expired", {}
+        if c2pa and c2pa.state == "Invalid":
+            return "invalid", {}
+        if c2pa and c2pa.intact:
+            return "not_ai", {"state": c2pa.state}
         if self.watermark and self.watermark.detected:
-            return ("darkroom watermark found, but the C2PA manifest is missing: the metadata was removed "
-                    "(re-encoded, screenshotted or stripped); not intact")
+            return "stripped", {}
         if self.xmp and self.xmp.says_ai:
-            return "XMP says AI-generated, but there is no C2PA manifest to prove the file is unchanged"
-        return "no AI-generation marking found (no C2PA manifest, no darkroom watermark)"
+            return "xmp_only", {}
+        return "unmarked", {}
+
+    @property
+    def verdict(self) -> str:
+        code, params = self.verdict_code
+        if code == "intact":
+            params = {**params, "signer": SIGNERS[params["signer"]]}
+        return VERDICTS[code].format(**params)
 
 
 def verify_file(path: str | Path, settings: Settings | None = None, *, use_audit: bool = True) -> VerifyReport:
@@ -103,7 +141,7 @@ def verify_file(path: str | Path, settings: Settings | None = None, *, use_audit
     return verify_bytes(data, settings, name=str(path), use_audit=use_audit)
 
 
-def verify_bytes(data: bytes, settings: Settings | None = None, *, name: str = "<bytes>",
+def verify_bytes(data: bytes, settings: Settings | None = None, *, name: str = "upload",
                  use_audit: bool = True) -> VerifyReport:
     from darkroom.trust.keys import trust_anchors_pem
 
@@ -119,7 +157,7 @@ def verify_bytes(data: bytes, settings: Settings | None = None, *, name: str = "
         raise
     except ImageError as err:
         if fmt is None:
-            raise ImageError(f"{name} is not an image darkroom can read: {err}") from None
+            raise ImageError(str(err)) from None  # it names the file: "the upload is not an image ..."
         broken = err
     if pil is not None:
         report.format = fmt or (pil.format or "").lower() or None
@@ -128,15 +166,15 @@ def verify_bytes(data: bytes, settings: Settings | None = None, *, name: str = "
     # C2PA
     report.c2pa = provenance.read(data, fmt, trust_anchors_pem(settings))
     if broken is not None:
-        report.notes.append(f"the image data is damaged and cannot be decoded ({broken}); "
-                            "XMP, recipe and watermark were not read")
+        report.note("damaged", f"the image data is damaged and cannot be decoded ({broken}); "
+                    "XMP, recipe and watermark were not read", error=str(broken))
         return report
     marking = report.c2pa.marking if report.c2pa.intact else None
     if report.c2pa.expired and report.c2pa.marking:
         marking = report.c2pa.marking  # the hashes match: its claims are the signed ones
     elif report.c2pa.state == "Invalid" and report.c2pa.marking:
-        report.notes.append("the manifest's own claims (watermark payload, audit reference) are shown but "
-                            "cannot be trusted: the manifest does not validate")
+        report.note("claims_untrusted", "the manifest's own claims (watermark payload, audit reference) are "
+                    "shown but cannot be trusted: the manifest does not validate")
         marking = report.c2pa.marking
 
     # XMP, infotext, recipe
@@ -165,7 +203,8 @@ def verify_bytes(data: bytes, settings: Settings | None = None, *, name: str = "
         try:
             detection = watermark.detect(rgb, [int(expected, 16)], target=budget)
         except ValueError:
-            report.notes.append(f"the declared watermark payload {expected!r} is malformed")
+            report.note("watermark_malformed", f"the declared watermark payload {expected!r} is malformed",
+                        payload=str(expected))
     if (detection is None or not detection.detected) and log_payloads:
         from_log = watermark.detect(rgb, log_payloads, target=budget)
         if detection is None or from_log.detected:
@@ -174,32 +213,23 @@ def verify_bytes(data: bytes, settings: Settings | None = None, *, name: str = "
         detection = watermark.detect(rgb, [])
     report.watermark, report.watermark_source = detection, source
     if not readable and (declared or {}).get("status") != "not_applied":
-        report.notes.append(watermark.too_small_reason(report.width, report.height).replace(
-            "the dwtDctSvd watermark needs", "a watermark needs") + "; nothing to read")
+        report.note("too_small", watermark.too_small_reason(report.width, report.height).replace(
+            "the dwtDctSvd watermark needs", "a watermark needs") + "; nothing to read",
+            width=report.width, height=report.height, min_pixels=watermark.MIN_PIXELS)
 
     # audit link
     if audit_log is not None:
         report.audit = _find_audit_link(audit_log, report, marking)
     elif use_audit:
-        report.notes.append("no audit log on this machine (library database not found)")
+        report.note("no_audit_log", "no audit log on this machine (library database not found)")
     return report
 
 
 def _embedded_text(pil: Image.Image, info: xmp.XmpInfo | None) -> tuple[str | None, str | None]:
-    parameters = pil.info.get("parameters")
     recipe = pil.info.get("darkroom")
-    if parameters is None:
-        raw = pil.getexif().get_ifd(EXIF_IFD).get(USER_COMMENT)
-        if isinstance(raw, bytes):
-            if raw.startswith(b"UNICODE\0"):
-                parameters = raw[8:].decode("utf-16-be", errors="replace")
-            elif raw.startswith(b"ASCII\0\0\0"):
-                parameters = raw[8:].decode("ascii", errors="replace")
-        elif isinstance(raw, str):
-            parameters = raw
     if recipe is None and info is not None:
         recipe = info.recipe
-    return parameters, recipe
+    return read_infotext(pil), recipe
 
 
 def _open_audit(settings: Settings):

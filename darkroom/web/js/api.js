@@ -59,6 +59,16 @@ export async function postBytes(path, blob) {
   return (await raw(path, { method: "POST", headers: { "Content-Type": blob.type || "application/octet-stream" }, body: blob })).json();
 }
 
+/** A blob's bytes as base64 (the pictures a job carries in `inputs`). */
+export function base64(blob) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result).split(",", 2)[1]);
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(blob);
+  });
+}
+
 // Pictures: an <img> cannot send the token, so with a token the file is fetched and shown as a blob: URL.
 const blobs = new Map();
 export async function pictureURL(sha) {

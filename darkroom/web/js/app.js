@@ -126,7 +126,7 @@ async function generate(event) {
     const job = await submitJob({ recipe, previews: true });
     if (job) follow(job.id, sheetHandlers(step.batch_size || 1));
   } catch (err) {
-    $("form-error").textContent = `${err.kind || ""}: ${err.message}`;
+    $("form-error").textContent = err.message;
   }
 }
 

@@ -18,6 +18,19 @@ export function t(key, vars = {}) {
   return text;
 }
 
+/** Whether a catalog has `key`. */
+export function has(key) { return key in CATALOGS[lang] || key in en; }
+
+/** An event kind of the audit log, in words (the kind itself where the catalogs do not know it). */
+export function eventKind(kind) { return has(`evk.${kind}`) ? t(`evk.${kind}`) : kind; }
+
+/** A choice of a field (an enum value, a yes/no) in words: the catalog's `enum.FIELD.VALUE`, else the value. */
+export function optionLabel(name, value) {
+  if (typeof value === "boolean") return t(value ? "yes" : "no");
+  const key = `enum.${name}.${value}`;
+  return has(key) ? t(key) : String(value);
+}
+
 /** A field's label: the catalog's `field.NAME`, else the schema's title. */
 export function fieldLabel(name, schema) {
   const key = `field.${name}`;

@@ -2,7 +2,8 @@
 // infotext, recipe, provenance, the lineage as a graph (SVG, raw -> final) and the picture's audit
 // events; keep / un-keep; download; develop in the workspace.
 import * as api from "./api.js";
-import { language, t } from "./i18n.js";
+import { eventKind, has, language, t } from "./i18n.js";
+import { verdictText } from "./trust.js";
 
 const $ = id => document.getElementById(id);
 const SVG = "http://www.w3.org/2000/svg";
@@ -69,8 +70,9 @@ export class Library {
       const b = document.createElement("button");
       b.type = "button";
       b.className = "frame-image";
+      const what = p.op ? t(`op.${p.op}`) : t(`kind.${p.kind}`);
       const prompt = p.recipe?.steps?.[0]?.prompt || t(`kind.${p.kind}`);
-      b.setAttribute("aria-label", t("lib.open", { op: p.op || t(`kind.${p.kind}`), prompt }));
+      b.setAttribute("aria-label", t("lib.open", { op: what, prompt }));
       const img = document.createElement("img");
       img.className = "pixelated";
       img.alt = prompt;
@@ -79,7 +81,7 @@ export class Library {
       b.addEventListener("click", () => this.details(p.sha256));
       const cap = document.createElement("span");
       cap.className = "caption";
-      cap.textContent = `${p.op || t(`kind.${p.kind}`)} · ${p.width}×${p.height} · ${p.project}${p.kept ? " · ★" : ""}`;
+      cap.textContent = `${what} · ${p.width}×${p.height} · ${p.project}${p.kept ? " · ★" : ""}`;
       li.append(b, cap);
       return li;
     }));
@@ -101,7 +103,7 @@ export class Library {
     const kept = (await api.get(`pictures?kept=true&limit=1000`)).some(p => p.sha256 === sha);
     this.showKept(kept);
     const p = info.provenance;
-    $("details-provenance").textContent = `${p.ok ? "✔" : "✘"} ${p.verdict}`;
+    $("details-provenance").textContent = `${p.ok ? "✔" : "✘"} ${verdictText(p)}`;
     $("details-provenance").className = p.ok ? "ok" : "error";
     $("details-infotext").textContent = info.infotext || "—";
     $("details-recipe").textContent = info.recipe ? JSON.stringify(info.recipe, null, 2) : "—";
@@ -139,7 +141,7 @@ export class Library {
       link.click();
       link.remove();
       setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
-    } catch (err) { $("details-provenance").textContent = `${err.kind || ""}: ${err.message}`; }
+    } catch (err) { $("details-provenance").textContent = err.message; }
   }
 
   /** The lineage from the raw negative to this picture as an SVG graph: one node per picture, arrows between. */
@@ -185,8 +187,9 @@ export class Library {
     body.replaceChildren(...events.map(e => {
       const tr = document.createElement("tr");
       tr.dataset.kind = e.kind;
-      const what = Object.entries(e.summary).filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => `${k}: ${v}`).join(", ");
-      for (const value of [e.index, new Date(e.time).toLocaleString(language()), e.kind, what]) {
+      const what = Object.entries(e.summary).filter(([, v]) => v !== null && v !== undefined)
+        .map(([k, v]) => `${has(`evf.${k}`) ? t(`evf.${k}`) : k}: ${eventValue(k, v)}`).join(", ");
+      for (const value of [e.index, new Date(e.time).toLocaleString(language()), eventKind(e.kind), what]) {
         const td = document.createElement("td"); td.textContent = String(value); tr.append(td);
       }
       return tr;
@@ -207,6 +210,12 @@ export class Library {
     this.projects();
     if (this.current && !$("details").hidden) this.details(this.current);
   }
+}
+
+/** A value of an audit event in words: steps, decisions and states by the catalogs, the rest as recorded. */
+function eventValue(field, value) {
+  const key = field === "op" ? `op.${value}` : field === "action" ? `act.${value}` : `evv.${field}.${value}`;
+  return has(key) ? t(key) : value;
 }
 
 function el(name, attrs = {}) {

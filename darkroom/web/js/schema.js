@@ -1,6 +1,6 @@
 // Forms built from the recipe's JSON schema (GET /api/v1/schema/recipe): every field, range,
 // default, choice and description comes from the step models; nothing is listed twice here.
-import { fieldLabel, help } from "./i18n.js";
+import { fieldLabel, help, optionLabel } from "./i18n.js";
 
 export function resolve(root, node) {
   while (node && node.$ref) node = root.$defs[node.$ref.split("/").pop()];
@@ -57,7 +57,7 @@ export function buildForm(root, schema, container, options = {}) {
     if (enumValues) {
       input = document.createElement("select");
       if (info.nullable) input.append(new Option("—", ""));
-      for (const value of enumValues) input.append(new Option(value, value));
+      for (const value of enumValues) input.append(new Option(optionLabel(name, value), value));
     } else if (info.type === "boolean") {
       input = document.createElement("input");
       input.type = "checkbox";
@@ -92,9 +92,10 @@ export function buildForm(root, schema, container, options = {}) {
   const form = {
     inputs,
     relabel() {
-      for (const [name, { label, hint, info }] of Object.entries(inputs)) {
+      for (const [name, { label, hint, info, input }] of Object.entries(inputs)) {
         label.textContent = fieldLabel(name, info);
         hint.textContent = help(info);
+        if (input.tagName === "SELECT") for (const option of input.options) if (option.value) option.text = optionLabel(name, option.value);
       }
     },
     values() {

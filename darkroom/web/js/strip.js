@@ -3,7 +3,7 @@
 // (img2img, hires, inpaint zones with painted or detected masks, outpaint); view and download the
 // recipe JSON; replay it. An uploaded picture (metadata stripped) starts a strip of its own.
 import * as api from "./api.js";
-import { fieldLabel, t } from "./i18n.js";
+import { fieldLabel, optionLabel, t } from "./i18n.js";
 import { buildForm, stepSchema } from "./schema.js";
 import { MaskPainter, maskedRegion } from "./mask.js";
 import { promptBox } from "./prompt.js";
@@ -42,6 +42,7 @@ export class Strip {
     const cards = $("cards");
     cards.replaceChildren();
     $("replay-result").textContent = "";
+    $("strip-status")?.remove(); // what the last development said belongs to the picture before
     $("strip-empty").hidden = true;
     const developable = Boolean(info.recipe) || this.uploaded;
     for (const id of Object.values(ADD)) $(id).disabled = !developable;
@@ -104,7 +105,8 @@ export class Strip {
     for (const [name, value] of Object.entries(step)) {
       if (SUMMARY_SKIP.has(name) || value === null || value === undefined || value === "") continue;
       const dt = document.createElement("dt"); dt.textContent = fieldLabel(name);
-      const dd = document.createElement("dd"); dd.textContent = typeof value === "object" ? value.kind || JSON.stringify(value) : String(value);
+      const dd = document.createElement("dd");
+      dd.textContent = typeof value === "object" ? optionLabel("zone", value.kind) : optionLabel(name, value);
       summary.append(dt, dd);
     }
     li.append(head, thumb);
@@ -192,11 +194,11 @@ export class Strip {
     go.setAttribute("aria-keyshortcuts", "Control+Enter");
     go.addEventListener("click", async () => {
       error.textContent = "";
-      let steps;
-      try { steps = painter ? await this.zoneSteps(op, form, painter, zones) : [{ op, ...form.values() }]; }
+      let steps, inputs = {};
+      try { ({ steps, inputs } = painter ? await this.zoneSteps(op, form, painter, zones) : { steps: [{ op, ...form.values() }] }); }
       catch (err) { error.textContent = err.message; return; }
       if (this.uploaded) steps[0].image = `sha256:${this.info.sha256}`;
-      this.develop([...this.steps, ...steps]);
+      this.develop([...this.steps, ...steps], inputs);
     });
     const remove = document.createElement("button");
     remove.type = "button";
@@ -208,8 +210,8 @@ export class Strip {
     actions.append(go, remove);
     li.append(fields, error, actions);
     cards.append(li);
-    li.scrollIntoView({ block: "nearest", inline: "nearest" });
-    (li.querySelector("textarea, input") || go).focus();
+    (li.querySelector("textarea, input") || go).focus({ preventScroll: true });
+    li.scrollIntoView({ block: "start", inline: "nearest" }); // its tools and head first, however tall
   }
 
   /** Blur preview, face detection and the "only masked" regions follow the draft's fields. */
@@ -246,30 +248,32 @@ export class Strip {
     regions();
   }
 
-  /** One inpaint step per zone with a mask: the form's parameters, the zone's mask, prompt and denoise. */
+  /** One inpaint step per zone with a mask: the form's parameters, the zone's mask, prompt and denoise.
+   *  The masks go with the job (`inputs`): the server stores them only if it admits the job. */
   async zoneSteps(op, form, painter, zones) {
     const base = form.values();
-    const steps = [];
+    const steps = [], inputs = {};
     for (const [zone, own] of zones.values().entries()) {
       if (painter.coverage(zone) === 0) continue;
-      const { ref } = await api.postBytes("inputs", await painter.toBlob(zone));
-      steps.push({ ...base, op, ...own, zone: { kind: "mask", image: ref } });
+      const name = `mask-${zone + 1}.png`;
+      inputs[name] = await api.base64(await painter.toBlob(zone));
+      steps.push({ ...base, op, ...own, zone: { kind: "mask", image: name } });
     }
     if (!steps.length) throw new Error(t("mask.empty"));
-    return steps;
+    return { steps, inputs };
   }
 
   modelName() { return this.info?.recipe?.model?.name || $("model").value; }
 
-  develop(steps) {
+  develop(steps, inputs = {}) {
     const recipe = this.info.recipe ? { ...this.info.recipe } : { model: { name: this.modelName() } };
     recipe.steps = steps.map(stripNulls);
     delete recipe.runtime;
     const status = $("strip-status") || Object.assign(document.createElement("p"), { id: "strip-status", className: "muted" });
     status.setAttribute("role", "status");
-    $("strip").append(status);
+    $("replay-result").after(status); // under the strip's head, above the cards
     status.textContent = t("st.developing");
-    this.submitJob({ recipe, previews: true, project: this.info.project || undefined }).then(job => {
+    this.submitJob({ recipe, inputs, previews: true, project: this.info.project || undefined }).then(job => {
       if (!job) { status.textContent = t("cn.declined"); return; }
       this.follow(job.id, {
         end: (kind, pictures) => {
@@ -278,7 +282,7 @@ export class Strip {
           if (kind === "done" && final) this.open(final.sha256);
         },
       });
-    }).catch(err => { status.textContent = `${err.kind || ""}: ${err.message}`; });
+    }).catch(err => { status.textContent = err.message; });
   }
 
   async replay() {
@@ -293,7 +297,7 @@ export class Strip {
                                     : t("st.differs", { max: r.max_abs ?? "?", why: r.why || "" });
     } catch (err) {
       out.className = "error";
-      out.textContent = `${err.kind || ""}: ${err.message}`;
+      out.textContent = err.message;
     } finally { $("replay").disabled = false; }
   }
 
@@ -323,7 +327,7 @@ export class Strip {
       status.textContent = t("up.done", { name: file.name });
     } catch (err) {
       status.className = "error";
-      status.textContent = `${err.kind || ""}: ${err.message}`;
+      status.textContent = err.message;
     }
   }
 
