@@ -146,9 +146,9 @@ DE = {
     "noise.title": "Vom Rauschen zum Bild",
     "noise.intro": "Stable Diffusion zeichnet nicht. Es beginnt mit reinem Gaußschen Rauschen und entfernt Schritt "
                    "für Schritt das Rauschen, das es vorhersagt. Bei jedem Schritt schätzt das Modell auch das "
-                   "fertige Bild (das vorhergesagte x0). Beobachte beide: x_t ist, wo der Lauf steht, x0, wohin er "
-                   "zu gehen glaubt.",
-    "noise.strip": "{sampler}: x_t (oben) und vorhergesagtes x0 (unten) nach jedem Schritt; zieh am Regler.",
+                   "fertige Bild (das vorhergesagte x0). Beobachten Sie beide: x_t ist, wo der Lauf steht, x0, "
+                   "wohin er zu gehen glaubt.",
+    "noise.strip": "{sampler}: x_t (oben) und vorhergesagtes x0 (unten) nach jedem Schritt; ziehen Sie am Regler.",
     "noise.strip2": "Derselbe Prompt und Startwert mit {sampler}: ein anderer Weg durch das Rauschen.",
     "noise.settle": "Wie weit das vorhergesagte x0 noch vom fertigen Bild entfernt ist, Schritt für Schritt.",
     "noise.plot_title": "Vorhergesagtes x0 gegen das fertige Bild",
@@ -175,9 +175,9 @@ DE = {
     "guidance.series_mean": "Merkmale richtig (Mittel aus 5)",
     "guidance.series_all": "alle fünf richtig",
     "guidance.series_clipped": "abgeschnittene Pixelwerte",
-    "guidance.takeaway": "Die Führung lenkt, sie befiehlt nicht: Mehr CFG ist nicht mehr Gehorsam. Lies die Kurve: "
-                         "Wo die Rate nicht mehr steigt, drückt höhere CFG nur Farben und Kanten stärker (Säume, "
-                         "abgeschnittene Werte) und kann verlieren, was der Prompt verlangte.",
+    "guidance.takeaway": "Die Führung lenkt, sie befiehlt nicht: Mehr CFG ist nicht mehr Gehorsam. Lesen Sie die "
+                         "Kurve: Wo die Rate nicht mehr steigt, drückt höhere CFG nur Farben und Kanten stärker "
+                         "(Säume, abgeschnittene Werte) und kann verlieren, was der Prompt verlangte.",
     "samplers.title": "Schritte und Sampler",
     "samplers.intro": "Mehr Schritte kosten proportional mehr Zeit. Was bringen sie? Drei Sampler mit 4, 8, 20 und "
                       "50 Schritten, gestoppt und bewertet.",
@@ -202,18 +202,18 @@ DE = {
     "tokens.weights": "Derselbe Startwert mit dem Gewicht von '{word}' von 0 bis 3.",
     "tokens.takeaway": "Gewichte und BREAK ändern, was der Encoder betont, nicht, was das Modell kann: Ein schweres "
                        "Gewicht schiebt das Bild aus seinem trainierten Bereich, lange bevor das Wort 'gewinnt'.",
-    "hires.title": "Hi-Res Fix schärft, er repariert nicht",
-    "hires.intro": "Hi-Res Fix vergrößert ein Rohbild und entrauscht es erneut. Wenig Entrauschen behält die "
+    "hires.title": "Hires-Fix schärft, er repariert nicht",
+    "hires.intro": "Hires-Fix vergrößert ein Rohbild und entrauscht es erneut. Wenig Entrauschen behält die "
                    "Aufteilung und schärft sie; viel Entrauschen malt neu. Repariert er, was im Rohbild falsch ist? "
                    "Der Prüfer zählt je Entrauschen, was erhalten und was repariert wurde.",
-    "hires.row": "Rohbild {n} (falsch: {wrong}) und sein Hi-Res Fix bei Entrauschen 0,2 bis 0,8.",
+    "hires.row": "Rohbild {n} (falsch: {wrong}) und sein Hires-Fix bei Entrauschen 0,2 bis 0,8.",
     "hires.plot": "Gemessen vom Prüfer an {raws} misslungenen Rohbild(ern).",
-    "hires.plot_title": "Hi-Res Fix je Entrauschen",
+    "hires.plot_title": "Hires-Fix je Entrauschen",
     "hires.plot_y": "Anteil",
     "hires.series_kept": "Merkmale des Rohbilds behalten",
     "hires.series_repaired": "Fehler repariert",
-    "hires.takeaway": "Wähle das Rohbild nach seiner Aufteilung, dann Hi-Res Fix mit mäßigem Entrauschen. Um einen "
-                      "Teil zu reparieren: Inpainting.",
+    "hires.takeaway": "Wählen Sie das Rohbild nach seiner Aufteilung, dann den Hires-Fix mit mäßigem Entrauschen. "
+                      "Um einen Teil zu reparieren: Inpainting.",
     "inpaint.title": "Inpainting ist Entwicklung",
     "inpaint.intro": "Inpainting malt eine Zone mit ihrem eigenen Prompt neu und behält jedes andere Pixel. Es ist "
                      "kein Eingeständnis des Scheiterns, sondern der nächste Schritt beim Entwickeln eines Negativs.",
