@@ -79,7 +79,13 @@ def main() -> int:
     ap.add_argument("--terms-only", action="store_true", help="skip the semantic layer")
     ap.add_argument("--heldout-misses", action="store_true",
                     help="with --misses: list the held-out half's misses too (not for tuning)")
+    ap.add_argument("--langs", help="comma-separated: the multilingual set of these languages only "
+                    "(skips the English set and the latency run)")
+    ap.add_argument("--no-blind", action="store_true", help="leave the blind set out")
     args = ap.parse_args()
+    langs = set(args.langs.split(",")) if args.langs else None
+    if langs:
+        return multilingual(args, [("terms", "semantic")] if not args.terms_only else [("terms",)], langs)
 
     items = evalset.build() + evalset.holdout()
     n_h = sum(1 for i in items if i.label)
@@ -108,12 +114,20 @@ def main() -> int:
     if args.calibrate:
         calibrate(Policy.load(_settings()), items)
 
-    # the multilingual set (issue #18): per language and per obfuscation kind, tuned and held out
+    multilingual(args, layers_list)
+    latency()
+    return 0
+
+
+def multilingual(args, layers_list, langs=None) -> int:
+    """The multilingual set (issue #18): per language and per obfuscation kind, tuned and held out."""
     from darkroom.trust.policy.eval.multilingual import blind as ml_blind
     from darkroom.trust.policy.eval.multilingual import build as ml_build
     from darkroom.trust.policy.evaluate import evaluate_multilingual, multilingual_tables
 
-    mitems = ml_build() + ml_blind()  # the blind set: totals only, its misses are never listed
+    mitems = ml_build() + ([] if args.no_blind else ml_blind())  # blind: totals only, misses never listed
+    if langs:
+        mitems = [i for i in mitems if i.lang in langs]
     print(f"multilingual set: {sum(1 for i in mitems if i.label)} harmful requests "
           f"({len({i.seed for i in mitems if i.label})} seeds, {len({i.lang for i in mitems if i.label})} languages), "
           f"{sum(1 for i in mitems if not i.label)} benign requests ({len({i.seed for i in mitems if not i.label})} "
@@ -131,8 +145,11 @@ def main() -> int:
                     print(f"  {'MISS' if it.label else 'FALSE BLOCK'} {it.half} {it.lang} {it.kind} "
                           f"{it.texts['prompt'][:80]!r} {d.rule} {d.evidence}")
         print()
+    return 0
 
-    # latency: model load, then one request at a time (cold cache per prompt)
+
+def latency() -> None:
+    """Model load, then one request at a time (cold cache per prompt)."""
     from darkroom.trust.policy import semantic
 
     t0 = time.perf_counter()
@@ -176,7 +193,6 @@ def main() -> int:
     print(f"  CPU time per check (process, all threads)  "
           f"median {statistics.median(cpu):6.2f} ms   p90 {sorted(cpu)[int(len(cpu) * 0.9)]:6.2f} ms")
     print(f"  the same prompts again (embedding cache)  median {statistics.median(again):6.2f} ms")
-    return 0
 
 
 if __name__ == "__main__":

@@ -150,13 +150,21 @@ def frame(text: str, name: str) -> str:
 
 
 def seeds() -> dict:
-    """multilingual.yaml, with the benign prompts of multilingual_benign.yaml added."""
+    """multilingual.yaml, with the benign prompts of multilingual_benign.yaml and the seeds of
+    more/*.yaml (same layout as multilingual.yaml) added."""
     data = yaml.safe_load((HERE / "multilingual.yaml").read_text("utf-8"))
     more = yaml.safe_load((HERE / "multilingual_benign.yaml").read_text("utf-8")) or {}
-    for lang, prompts in more.items():
-        ben = data.setdefault(lang, {}).setdefault("benign", [])
-        ben += [p for p in prompts if p not in ben]
+    _merge(data, {lang: {"benign": prompts} for lang, prompts in more.items()})
+    for path in sorted((HERE / "more").glob("*.yaml")):
+        _merge(data, yaml.safe_load(path.read_text("utf-8")) or {})
     return data
+
+
+def _merge(data: dict, more: dict) -> None:
+    for lang, keys in more.items():
+        for key, prompts in (keys or {}).items():
+            have = data.setdefault(lang, {}).setdefault(key, [])
+            have += [p for p in prompts or [] if p not in have]
 
 
 def blind() -> list[MItem]:
