@@ -404,6 +404,13 @@ def test_progress_and_interrupt_with_webuiapi(server):
     ({"script_name": "x/y/z plot"}, "script_name"),
     ({"sampler_name": "Euler", "scheduler": "exponential"}, "scheduler"),
     ({"override_settings": {"sd_vae": "other.safetensors"}}, "sd_vae"),
+    ({"refiner_checkpoint": "sdxl_refiner", "refiner_switch_at": 0.8}, "refiner_checkpoint"),
+    ({"s_noise": 1.5}, "s_noise"),
+    ({"s_min_uncond": 0.2}, "s_min_uncond"),
+    ({"disable_extra_networks": True}, "disable_extra_networks"),
+    ({"infotext": "a fox\nSteps: 20"}, "infotext"),
+    ({"tiling": 1}, "tiling"),
+    ({"alwayson_scripts": {"x" * 500: {}}}, "..."),
 ])
 def test_a1111_fields_darkroom_cannot_honour_are_refused(server, extra, words):
     body = {"prompt": "a fox", "steps": 2, "width": 16, "height": 16, **extra}

@@ -2,9 +2,12 @@
 
 Every nn.Linear's weights are quantized to int8 per output channel when the view is made;
 activations are quantized on each call from their own range ("dynamic"), so the output is a pure
-function of the input: deterministic and replayable. Convolutions stay float32 (torch has no
-dynamic int8 convolution), and so do layers narrower than MIN_FEATURES: for those, quantizing the
-activations costs more than the int8 product saves (darkroom-mini, 32-128 wide, ran 1.3x slower).
+function of the input: deterministic and replayable. Convolutions stay float32: torch's dynamic
+int8 convolution (torch.ao.nn.quantized.dynamic.Conv2d, torch 2.13, every engine) is wrong for inputs
+that are not centred on zero, as after a SiLU: 50-75% relative error measured on darkroom-mini's and
+SD1.5-sized layers, against 0.2-0.4% for the same int8 arithmetic done by hand. Layers narrower
+than MIN_FEATURES stay float32 too: for those, quantizing the activations costs more than the int8
+product saves (darkroom-mini, 32-128 wide, ran 1.3x slower).
 Runs on a CPU in float32 only.
 
 `int8_unet(unet)` returns a view: a copy of the module tree that shares every float weight with

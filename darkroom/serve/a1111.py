@@ -2,8 +2,9 @@
 
 Clients written for A1111 (webuiapi, Krita and Photoshop bridges, batch scripts) work unchanged.
 A request field that would change the picture in a way darkroom cannot honour (face restoration,
-tiling, scripts, styles, variation seeds, unknown option overrides) is refused with 422: a
-silently different picture is worse than an error. Other unknown fields are ignored.
+tiling, scripts, styles, variation seeds, sampler noise settings, a refiner, unknown option overrides)
+is refused with 422 (UNMAPPED): a silently different picture is worse than an error. Fields that do
+not change the picture, and fields A1111 does not know either, are ignored.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ OVERRIDES = ("sd_model_checkpoint", "CLIP_stop_at_last_layers")
 
 
 class Common(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="allow")  # read by refuse_what_we_cannot_do, echoed as A1111 does
 
     prompt: str = ""
     negative_prompt: str = ""
@@ -100,33 +101,63 @@ class PngInfo(BaseModel):
 
 
 # ---------------------------------------------------------------------------- requests -> recipes
+# A1111's request fields that darkroom does not map (modules/processing.py, modules/api/models.py), with
+# the values that leave the picture as darkroom makes it: A1111's defaults and what its clients send
+# (webuiapi sends s_tmax 0, s_noise 1, eta 1.0, seed_resize_from_h 0). Any other value is refused.
+UNMAPPED = {
+    "restore_faces": ((None, False), "no face restoration model in darkroom; inpaint the face instead"),
+    "tiling": ((None, False), ""),
+    "styles": ((None, []), ""),
+    "script_name": ((None, ""), "darkroom runs no scripts"),
+    "alwayson_scripts": ((None, {}), "no extensions such as ControlNet"),
+    "subseed_strength": ((None, 0), "variation seeds"),
+    "seed_resize_from_h": ((None, -1, 0), ""),
+    "seed_resize_from_w": ((None, -1, 0), ""),
+    "eta": ((None, 0, 1), ""),
+    "s_churn": ((None, 0), ""),
+    "s_tmin": ((None, 0), ""),
+    "s_tmax": ((None, 0, float("inf")), ""),
+    "s_noise": ((None, 1), ""),
+    "s_min_uncond": ((None, 0), ""),
+    "ddim_discretize": ((None, "uniform"), ""),
+    "refiner_checkpoint": ((None, "", "None"), "no refiner pass in darkroom"),
+    "initial_noise_multiplier": ((None, 1), ""),
+    "latent_mask": ((None, ""), ""),
+    "mask_round": ((None, True), ""),
+    "disable_extra_networks": ((None, False), "darkroom always reads <lora:...> tags"),
+    "infotext": ((None, ""), "send the parameters as fields"),
+    "firstphase_width": ((None, 0), ""),
+    "firstphase_height": ((None, 0), ""),
+    "hr_additional_modules": ((None, [], ["Use same choices"]), ""),
+}
+
+
 def refuse_what_we_cannot_do(body: Common) -> None:
-    problems = []
-    if body.restore_faces:
-        problems.append("restore_faces (no face restoration model in darkroom; inpaint the face instead)")
-    if body.tiling:
-        problems.append("tiling")
-    if body.script_name:
-        problems.append(f"script_name {body.script_name!r} (darkroom runs no scripts)")
-    if body.alwayson_scripts:
-        problems.append(f"alwayson_scripts {', '.join(body.alwayson_scripts)} (no extensions such as ControlNet)")
-    if body.styles:
-        problems.append("styles")
-    if body.subseed_strength:
-        problems.append("subseed_strength (variation seeds)")
-    if body.seed_resize_from_h > 0 or body.seed_resize_from_w > 0:
-        problems.append("seed_resize_from_w/h")
-    if body.s_churn:
-        problems.append("s_churn")
-    if body.eta not in (None, 0.0, 1.0):
-        problems.append(f"eta {body.eta}")
-    if getattr(body, "initial_noise_multiplier", None) not in (None, 1.0):
-        problems.append("initial_noise_multiplier")
+    """422 for every field whose value would make A1111's picture differ from darkroom's."""
+    values = body.model_dump()
+    problems = [f"{name} {_short(values[name])}" + (f" ({note})" if note else "")
+                for name, (neutral, note) in UNMAPPED.items()
+                if name in values and not any(_same(values[name], n) for n in neutral)]
+    if "mask_blur" in values:  # img2img
+        problems += [f"{name} {_short(values[name])} (darkroom blurs a mask alike in x and y: set mask_blur)"
+                     for name in ("mask_blur_x", "mask_blur_y") if values.get(name) not in (None, values["mask_blur"])]
     unknown = sorted(set(body.override_settings or {}) - set(OVERRIDES))
     if unknown:
         problems.append(f"override_settings {', '.join(unknown)}")
     if problems:
         raise HTTPException(422, "darkroom cannot honour: " + "; ".join(problems) + ". Leave these out.")
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _same(value, neutral) -> bool:
+    """value == neutral, where True is not 1 and "" is not 0."""
+    if neutral is None or isinstance(neutral, (bool, str, list, dict)):
+        return type(value) is type(neutral) and value == neutral
+    return not isinstance(value, (bool, str, list, dict)) and value == neutral
 
 
 def sampler_of(name: str | None, scheduler: str | None, default: str = "Euler a") -> str:
