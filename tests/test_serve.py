@@ -476,3 +476,13 @@ def test_sigterm_cancels_the_running_job_cleanly_and_keeps_the_queued_one_record
         assert studio.job_records.get(first).state == "cancelled"
         assert [r.id for r in studio.interrupted] == [second]
         assert studio.library.records() == []
+
+
+def test_a_lesson_prompt_is_checked_before_the_lesson_starts(server):
+    client = server.client
+    bad = client.post("/api/v1/learn/seeds/runs", json={"prompt": "a\u0000fox", "model": "tiny"})
+    assert bad.status_code == 422 and "U+0000" in bad.text
+    refused = client.post("/api/v1/learn/seeds/runs", json={"prompt": "a naked child", "model": "tiny"})
+    assert refused.status_code == 403 and "minors" in refused.text
+    assert [e for e in server.studio.audit.entries() if e.kind == "policy"][-1].payload["action"] == "block"
+    assert server.studio.job_records.list() == []

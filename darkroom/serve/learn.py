@@ -19,8 +19,9 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
+from darkroom.develop.fields import check_text
 from darkroom.errors import Cancelled, DarkroomError
 from darkroom.serve.app import ERRORS, caller
 from darkroom.serve.native import image_data_url, project_for, studio_of
@@ -41,6 +42,12 @@ class LessonRequest(BaseModel):
     prompt: str | None = Field(None, max_length=2000, description="the lesson's prompt instead of its own")
     seed: int | None = Field(None, ge=0, le=2**32 - 1, description="the lesson's seed instead of its own")
     project: str | None = Field(None, description="library project (default: your user name)")
+
+    @field_validator("prompt")
+    @classmethod
+    def _plain_text(cls, value: str | None) -> str | None:
+        check_text(value, "prompt")
+        return value
 
 
 class LessonRun:
@@ -120,6 +127,8 @@ def start(name: str, body: LessonRequest, request: Request, user: User = Depends
         raise HTTPException(429, "one of your lessons is still running; wait for it or cancel it")
     run = LessonRun(user.name)
     project = project_for(request, user, body.project or ("learn" if user is LOCAL else None))
+    if body.prompt is not None:
+        admit_prompt(studio, body, project, user)
     options = {k: v for k, v in (("prompt", body.prompt), ("seed", body.seed)) if v is not None}
     with _lock:
         runs[run.id] = run
@@ -141,6 +150,17 @@ def run_events(run_id: str, request: Request, user: User = Depends(caller)):
 def cancel(run_id: str, request: Request, user: User = Depends(caller)) -> dict:
     own_run(request, user, run_id).cancel = True
     return {"id": run_id, "cancel_requested": True}
+
+
+def admit_prompt(studio, body: LessonRequest, project: str, user: User) -> None:
+    """A prompt of the caller's is checked (text, policy, logged) before the lesson starts, as a job's
+    is before it is queued: 422 or 403 now rather than a failed run later."""
+    from darkroom.develop.recipe import Recipe
+    from darkroom.scope import Scope
+    from darkroom.trust.gate import RunAudit
+
+    recipe = Recipe.model_validate({"model": {"name": body.model}, "steps": [{"op": "generate", "prompt": body.prompt}]})
+    RunAudit(studio.audit, recipe, Scope(project, None, False, user.name)).admit(recipe)
 
 
 def execute(studio, run: LessonRun, name: str, body: LessonRequest, project: str, options: dict) -> None:
