@@ -125,3 +125,12 @@ def test_other_families_run_every_step_deterministically(family, tmp_path_factor
     first, second = (develop_recipe(Recipe.parse(data)) for _ in range(2))
     assert [d.image.size for d in first] == [(16, 16), (32, 32), (32, 32)]
     assert np.array_equal(np.asarray(first[-1].image), np.asarray(second[-1].image))
+
+
+def test_a_recipe_has_at_most_max_steps_steps():
+    from darkroom.develop.recipe import MAX_STEPS
+
+    chain = [{"op": "generate", "prompt": "a fox"}] + [{"op": "img2img", "prompt": "a fox", "denoise": 0.3}] * MAX_STEPS
+    with pytest.raises(InvalidParameter, match="steps: List should have at most 64 items"):
+        Recipe.parse(recipe(*chain))
+    assert len(Recipe.parse(recipe(*chain[:MAX_STEPS])).steps) == MAX_STEPS

@@ -78,12 +78,15 @@ class Runtime(BaseModel):
     darkroom: str = ""
 
 
+MAX_STEPS = 64  # a develop chain (raw, hires, a dozen zones, upscale) is far shorter; each step is a pass
+
+
 class Recipe(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     darkroom_recipe: Literal[1] = RECIPE_VERSION
     model: ModelRef
-    steps: list[Step] = Field(min_length=1)
+    steps: list[Step] = Field(min_length=1, max_length=MAX_STEPS)
     runtime: Runtime | None = None
     networks: list[NetworkRef] = Field(default_factory=list, max_length=32)
 
