@@ -281,9 +281,18 @@ def _words(chunk_tokens: list[str], glued: bool) -> list[str]:
     return _SPACES.sub(" ", _PUNCT.sub(" ", " ".join(chunk_tokens))).split()  # punctuation -> space
 
 
+def _latin_words(text: str) -> list[str]:
+    """The Latin words inside CJK or other natively matched text ("JSのエロ写真": "js"), which
+    transliteration would glue to the words around them."""
+    if not has_native(text):
+        return []
+    base = _strip_invisible(unicodedata.normalize("NFKC", text))
+    return [_prompt_syntax(anyascii(_NATIVE_CHAR.sub(" ", base)).lower())]
+
+
 def views(text: str) -> list[View]:
     result: dict[str, View] = {}
-    for form in ascii_forms(text):
+    for form in ascii_forms(text) + _latin_words(text):
         # wide gaps and separators end a run of spaced letters: "n u d e   k i d" is two words
         chunks = [c.split() for c in _CHUNKS.split(form) if c.strip()]
         for leet, fn, table in ((False, None, None), (True, _leet, _LEET_I), (True, _leet, _LEET_L),
@@ -345,17 +354,49 @@ def native(text: str) -> str:
     t = unicodedata.normalize("NFKC", text)
     t = "".join(c for c in t if unicodedata.category(c) != "Cf")
     t = unicodedata.normalize("NFC", _LATIN_MARKS.sub("", unicodedata.normalize("NFD", t)))
-    t = _ARABIC_MARKS.sub("", t).casefold()
+    t = _prompt_syntax(_ARABIC_MARKS.sub("", t).casefold())  # "(بنات:1.3)": the weight is no word
     # Arabic letter variants typed interchangeably: alef forms, teh marbuta, alef maksura
     t = t.translate(str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي"}))
-    return "".join(c for c in t if unicodedata.category(c)[0] in "LMN")
+    out: list[str] = []
+    starts = {0}
+    for c in t:
+        if unicodedata.category(c)[0] in "LMN":
+            out.append(c)
+        else:
+            starts.add(len(out))
+    return NativeText("".join(out), starts)
+
+
+class NativeText(str):
+    """A `native` form that remembers where the words of the text began (`starts`: character
+    positions), for scripts written with spaces between words (Hangul: a term followed by a
+    particle, rules.RuleSet._hangul_ok)."""
+
+    starts: frozenset
+
+    def __new__(cls, text: str, starts=()):
+        obj = super().__new__(cls, text)
+        obj.starts = frozenset(s for s in starts if s < len(text)) | {0}
+        return obj
+
+
+@lru_cache(maxsize=1)
+def _kana_voicing() -> dict[int, str]:
+    """Kana with a voicing mark -> the kana without it ("パ" -> "ハ", "ド" -> "ト")."""
+    table = {}
+    for cp in range(0x3040, 0x3100):
+        d = unicodedata.normalize("NFD", chr(cp))
+        if len(d) == 2 and d[1] in "\u3099\u309a":
+            table[cp] = d[0]
+    return table
 
 
 @lru_cache(maxsize=4096)
 def native_bare(text: str) -> str:
-    """A native form without any combining mark (Devanagari typed without vowel signs). No NFD:
-    it would split a Hangul syllable into letters, and "소녀" (girl) would be found in "소년"."""
-    return "".join(c for c in text if unicodedata.category(c)[0] != "M")
+    """A native form without any combining mark (Devanagari typed without vowel signs, kana
+    without voicing marks: "ヌート" for "ヌード"). No NFD of Hangul: it would split a syllable
+    into letters, and "소녀" (girl) would be found in "소년"."""
+    return "".join(c for c in str(text).translate(_kana_voicing()) if unicodedata.category(c)[0] != "M")
 
 
 _LATIN_LETTER = re.compile(r"[a-zA-Z\u00c0-\u024f\u1e00-\u1eff]")

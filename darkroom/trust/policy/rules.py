@@ -11,7 +11,9 @@ Term syntax (all matched after normalisation, see `normalize.py`):
   "little girl"   the phrase, words in this order
   "pornograf*"    a word beginning with this
   "*porn*"        a word containing this (also inside compounds: "kinderporno")
-  "re:REGEX"      a regular expression over the normalised view " word word ... "
+  "re:REGEX"      a regular expression over the normalised view " word word ... "; one
+                  with CJK, kana, Hangul, Devanagari, Arabic or Thai letters in it runs over
+                  the native form instead (normalize.native: no spaces, "9歳の", "十二岁")
 German umlauts and ß are matched both as "a" and as "ae" ("mädchen", "maedchen", "madchen").
 """
 
@@ -26,7 +28,8 @@ from pathlib import Path
 import yaml
 
 from darkroom.errors import InvalidParameter
-from darkroom.trust.policy.normalize import View, has_native, native, native_bare, normalize_term, romanisable, romanisations
+from darkroom.trust.policy.normalize import (NativeText, View, has_native, native, native_bare, normalize_term,
+                                             romanisable, romanisations)
 
 PACKS_DIR = Path(__file__).parent / "packs"
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the packs load ~10x faster
@@ -107,17 +110,21 @@ class Group:
     _cores: list[tuple[str, str]] = field(default_factory=list, repr=False)
     _exact: dict = field(default_factory=dict, repr=False)  # words tuple -> [(term, suffix ok)]
     _native: list[tuple[str, str]] = field(default_factory=list, repr=False)
+    _native_re: list[tuple[re.Pattern, str]] = field(default_factory=list, repr=False)
     _variants: set = field(default_factory=set, repr=False)  # romanisations: not for the speller
     _usual: set = field(default_factory=set, repr=False)
 
     def compile(self) -> None:
         parts, cores, exact, nat, variants, usual = [], [], {}, [], set(), set()
+        self._native_re = []
         for term in self.terms:
             romanised = romanisable(term)
+            if term.startswith("re:") and has_native(term):  # over the native form: "9歳", "十二岁"
+                self._native_re.append((re.compile(term[3:]), term))
+                continue
             if has_native(term) and not term.startswith("re:"):
-                core = native(term.strip("*"))
-                if core:
-                    nat.append((core, term))
+                for form in _native_forms(term.strip("*")):
+                    nat.append((form, term))
                 continue
             for k, spelling in enumerate(_spellings(term, self.langs.get(term, ""))):
                 if _plain(spelling):
@@ -146,6 +153,25 @@ class Group:
         rs = RuleSet(version="", groups={self.name: self}, masks=[], negative_implies={}, categories={},
                      digest="")
         return _evidence(rs.scan(views, native_text, fuzzy=False))
+
+
+_ARTICLE = "\u0627\u0644"  # Arabic "al-"
+
+
+def _native_forms(term: str) -> list[str]:
+    """A native term as `native` reads it; an Arabic phrase also with the article on its
+    later words ("بنت صغيرة" in "البنت الصغيرة": the first word's article is a prefix that
+    substring matching passes over anyway)."""
+    core = native(term)
+    if not core:
+        return []
+    out = [str(core)]
+    words = term.split()
+    if len(words) > 1 and _ARABIC.search(term):
+        alt = native(words[0] + "".join(w if native(w).startswith(_ARTICLE) else _ARTICLE + w for w in words[1:]))
+        if alt not in out:
+            out.append(str(alt))
+    return out
 
 
 def _evidence(matches: list[Match]) -> list[str]:
@@ -223,6 +249,11 @@ class RuleSet:
     guard: set[str] = field(default_factory=set)  # real words a misspelling is never corrected from
     guard_langs: dict[str, frozenset] = field(default_factory=dict)  # guard word -> its languages, where known
     endings: dict[str, frozenset] = field(default_factory=dict)  # language -> its case endings (packs)
+    # Hangul: language -> particles and endings a word may carry after a term, and the endings
+    # that mark a word as the object of the verb after it (see _hangul_ok)
+    native_endings: dict[str, frozenset] = field(default_factory=dict)
+    objects: dict[str, frozenset] = field(default_factory=dict)
+    object_verbs: dict[str, frozenset] = field(default_factory=dict)  # verb forms `objects` apply to
     _stems: dict = field(default_factory=dict, repr=False)  # stem -> [(group, term, language)]
     _endings_all: frozenset = field(default_factory=frozenset, repr=False)
     _longest_ending: int = field(default=0, repr=False)
@@ -233,6 +264,8 @@ class RuleSet:
     _maxn: int = field(default=1, repr=False)
     _native_masks: list = field(default_factory=list, repr=False)
     _native_speller: object = field(default=None, repr=False)
+    _hangul_words: frozenset = field(default_factory=frozenset, repr=False)  # every Hangul term
+    _hangul_verbs: frozenset = field(default_factory=frozenset, repr=False)
 
     # ---- indexes ---------------------------------------------------------------------
     def _build(self) -> None:
@@ -243,13 +276,15 @@ class RuleSet:
     def _build_indexes(self) -> None:
         index: dict[tuple, list] = {}
         for g in self.groups.values():
-            if g._regex is None and not g._exact and not g._native:
+            if g._regex is None and not g._exact and not g._native and not g._native_re:
                 g.compile()
             for words, entries in g._exact.items():
                 for term, suffix in entries:
                     index.setdefault(words, []).append((g.name, term, suffix))
         masks: dict[tuple, bool] = {}
         self._native_masks = sorted({native(m) for m in self.masks if has_native(m)} - {""}, key=len, reverse=True)
+        self._hangul_words = frozenset(c for g in self.groups.values() for c, _t in g._native if _HANGUL.search(c))
+        self._hangul_verbs = frozenset().union(*self.object_verbs.values()) if self.object_verbs else frozenset()
         for m in self.masks:
             if has_native(m):
                 continue
@@ -385,24 +420,59 @@ class RuleSet:
             fixed = [sp.correct(w, 1.0) or w for w in native_words]
             if fixed != list(native_words):
                 spelt = " ".join(w for w, f in zip(native_words, fixed) if w != f)
-                self._scan_native("".join(fixed), add, groups, "fuzzy", spelt)
+                starts = [sum(map(len, fixed[:k])) for k in range(len(fixed))]
+                self._scan_native(NativeText("".join(fixed), starts), add, groups, "fuzzy", spelt)
         return out
 
     def _scan_native(self, native_text: str, add, groups, how: str, spelt: str) -> None:
+        starts = getattr(native_text, "starts", None)
+        native_text = str(native_text)
         for m in self._native_masks:
             if m in native_text:
                 native_text = native_text.replace(m, "\u3000" * len(m))
+        bare_words = None
         for g in self.groups.values():
             if groups is not None and g.name not in groups:
                 continue
             for core, term in g._native:
-                pos = native_text.find(core)
-                if pos < 0:
+                if starts is not None and _HANGUL.search(core):
+                    pos = self._hangul_find(native_text, starts, core, g.name, term)
+                else:
+                    pos = native_text.find(core)
+                if pos < 0 and not _HANGUL.search(core):
                     bare = native_bare(core)
-                    pos = native_bare(native_text).find(bare) if bare != core else -1
+                    if bare == core:
+                        pos = -1
+                    elif starts is not None and _DEVANAGARI.search(core):
+                        # without vowel signs a Hindi word is two or three letters ("नंगा": "नग"),
+                        # found inside many others: it counts as whole words only
+                        if bare_words is None:
+                            bare_words = " " + _bare_words(native_text, starts) + " "
+                        pos = bare_words.find(" " + " ".join(native_bare(native(w)) for w in term.split()) + " ")
+                    else:
+                        pos = native_bare(native_text).find(bare)
                 if pos >= 0:
                     ev = f"{core} (spelt {spelt})" if spelt else core
                     add(Match(g.name, ev, term, g.langs.get(term, ""), -1, pos, pos + len(core), how))
+            for rx, term in g._native_re:
+                m = rx.search(native_text)
+                if m and m.group(0):
+                    ev = f"{m.group(0)} (spelt {spelt})" if spelt else m.group(0)
+                    add(Match(g.name, ev, term, g.langs.get(term, ""), -1, m.start(), m.end(), how))
+
+    def _hangul_find(self, text: str, starts: frozenset, core: str, group: str, term: str) -> int:
+        """The first place where a Hangul term stands as a word of the text (see _hangul_ok)."""
+        langs = self._term_langs(group, term)
+        endings = frozenset().union(*(self.native_endings.get(x, ()) for x in langs))
+        verb = any(core.startswith(v) for v in self._hangul_verbs)
+        objects = frozenset().union(*(self.objects.get(x, ()) for x in langs)) if verb else ()
+        pos = text.find(core)
+        while pos >= 0:
+            if _hangul_ok(text, starts, pos, pos + len(core), endings, objects,
+                          ambiguous=group.endswith("_near"), phrase=" " in term.strip(), words=self._hangul_words):
+                return pos
+            pos = text.find(core, pos + 1)
+        return -1
 
     def native_speller(self):
         """The speller for words of scripts matched natively and written with spaces (Arabic):
@@ -476,6 +546,11 @@ class RuleSet:
                 if c:
                     fixes[i], new[i] = w, c
             if fixes:
+                # a benign phrase spelt right only now ("clplak gozle": Turkish "ı" read as "l")
+                masked = self._masked(new)
+                new = ["_" * len(w) if i in masked else w for i, w in enumerate(new)]
+                fixes = {i: w for i, w in fixes.items() if i not in masked}
+            if fixes:
                 key = " ".join(new)
                 if key not in keys:
                     keys.add(key)
@@ -510,6 +585,54 @@ class RuleSet:
                 if langs & around and not real & around:
                     return cand
         return None
+
+
+_HANGUL = re.compile("[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
+_DEVANAGARI = re.compile("[\u0900-\u097f]")
+
+
+def _hangul_ok(text: str, starts: frozenset, pos: int, end: int, endings: frozenset, objects,
+               ambiguous: bool, phrase: bool, words: frozenset) -> bool:
+    """Korean glues particles and endings to a word ("아이가", "소녀의", "아이들이"), and a short
+    word is also the start of others ("아이스크림", "소년단", "해야한다", "여자 아이돌"). So a
+    Hangul term of three syllables or more is found anywhere in the text written without
+    spaces; a phrase term must begin a word; a shorter one must begin a word too, or follow
+    another term glued to it ("어린이알몸"); an ambiguous one (*_near) must begin a word and
+    be followed only by particles or endings of its language (`endings` in its pack) up to
+    the word's end; and a term that runs past a space must end its last word the same way
+    ("여자 아이가", not "여자 아이돌"). A verb form of `object_verbs` right after a word
+    marked as its object ("모자를 벗은", an ending of `objects`) is about that object, and
+    so is a term that begins with one ("모자를 벗은 채로"); clothes are terms of their own
+    ("옷을 벗은")."""
+    after = [s for s in starts if s > pos]
+    word_end = min(after, default=len(text))
+    if pos not in starts and (ambiguous or phrase or end - pos <= 2):
+        word_start = max(s for s in starts if s < pos)
+        if ambiguous or phrase or text[word_start:pos] not in words:
+            return False
+    if ambiguous or word_end < end:
+        last_end = min([s for s in after if s >= end] or [len(text)])
+        if not _ending_chain(text[end:last_end], endings):
+            return False
+    if objects and pos > 0:
+        prev = max(s for s in starts if s < pos)
+        if any(text[prev:pos].endswith(o) for o in objects):
+            return False
+    return True
+
+
+def _bare_words(text: str, starts: frozenset) -> str:
+    """The words of a native form, each without its marks (native_bare), space-separated."""
+    cuts = sorted(starts) + [len(text)]
+    return " ".join(w for w in (native_bare(text[a:b]) for a, b in zip(cuts, cuts[1:])) if w)
+
+
+def _ending_chain(rest: str, endings: frozenset, depth: int = 3) -> bool:
+    """`rest` is empty or up to `depth` endings one after another ("들" + "이")."""
+    if not rest:
+        return True
+    return depth > 0 and any(rest.startswith(e) and _ending_chain(rest[len(e):], endings, depth - 1)
+                             for e in endings)
 
 
 _SIDE = {"minor": "minor", "minor_near": "minor", "sexual": "sexual", "sexual_near": "sexual"}
@@ -606,7 +729,7 @@ def load_rules(extra_dirs: list[Path] = ()) -> RuleSet:
                 categories[cat.id] = cat
                 if shipped:
                     shipped_ids.add(cat.id)
-    guard, languages, guard_langs, endings = _load_languages(groups, masks, h)
+    guard, languages, guard_langs, endings, grammar = _load_languages(groups, masks, h)
     for cat in categories.values():
         for rule in cat.rules:
             for name in [g for slot in rule.all for g in slot] + rule.unless + rule.anchor:
@@ -619,7 +742,7 @@ def load_rules(extra_dirs: list[Path] = ()) -> RuleSet:
         g.compile()
     return RuleSet(version=version, groups=groups, masks=masks, negative_implies=implies,
                    categories=categories, digest=h.hexdigest(), guard=guard, languages=languages,
-                   guard_langs=guard_langs, endings=endings)
+                   guard_langs=guard_langs, endings=endings, **grammar)
 
 
 LANG_DIR = PACKS_DIR / "lang"
@@ -636,7 +759,7 @@ def _add_terms(groups: dict[str, Group], name: str, terms, lang: str) -> None:
             g.langs[t] = lang
 
 
-def _load_languages(groups: dict[str, Group], masks: list[str], h) -> tuple[set[str], dict[str, str], dict, dict]:
+def _load_languages(groups: dict[str, Group], masks: list[str], h) -> tuple[set[str], dict[str, str], dict, dict, dict]:
     """The concept lexicons, one shipped file per language (`packs/lang/xx.yaml`), and the
     generated files beside them: `_inflections.yaml` (inflected forms of the lexicon words,
     from simplemma) and `_guard.txt` (real words a misspelling is never corrected from)."""
@@ -646,8 +769,10 @@ def _load_languages(groups: dict[str, Group], masks: list[str], h) -> tuple[set[
     languages: dict[str, str] = {}
     guard: set[str] = set()
     endings: dict[str, frozenset] = {}
+    grammar: dict[str, dict] = {"native_endings": {}, "objects": {}, "object_verbs": {}}
+    openings: dict[tuple, set] = {}  # (language, group) -> first two letters of its native-script terms
     if not LANG_DIR.is_dir():
-        return guard, languages, {}, endings
+        return guard, languages, {}, endings, grammar
     for path in sorted(LANG_DIR.glob("[!_]*.yaml")):
         raw = path.read_bytes()
         h.update(b"lang/" + path.name.encode() + b"\0" + raw)
@@ -659,17 +784,28 @@ def _load_languages(groups: dict[str, Group], masks: list[str], h) -> tuple[set[
         languages[lang] = str(data.get("name", lang))
         for key in CONCEPT_KEYS:
             _add_terms(groups, key, data.get(key), lang)
+            openings[(lang, key)] = {native(str(t))[:2] for t in data.get(key) or [] if has_native(str(t))}
         masks.extend(str(m) for m in data.get("masks") or [])
         guard.update(normalize_term(str(w)) for w in data.get("guard") or [])
-        if data.get("endings"):
-            endings[lang] = frozenset(normalize_term(str(e)) for e in data["endings"])
+        own = [str(e) for e in data.get("endings") or [] if not has_native(str(e))]
+        if own:
+            endings[lang] = frozenset(normalize_term(e) for e in own)
+        for key, name in (("endings", "native_endings"), ("objects", "objects"), ("object_verbs", "object_verbs")):
+            nat = frozenset(native(str(e)) for e in data.get(key) or [] if has_native(str(e)))
+            if nat:
+                grammar[name][lang] = nat
     infl = LANG_DIR / "_inflections.yaml"
     if infl.is_file():
         raw = infl.read_bytes()
         h.update(b"lang/_inflections\0" + raw)
         for lang, by_group in (_load_yaml(raw) or {}).items():
             for key, forms in (by_group or {}).items():
-                _add_terms(groups, key, forms, str(lang))
+                # a form in Arabic or Devanagari script was paired with its lemma in ASCII, where
+                # the vowels are lost ("والدين", parents, for "ولد"; "पतियों" for "पैंटी"): it
+                # counts only if it opens like a term of its own group and language
+                known = openings.get((str(lang), key), set())
+                _add_terms(groups, key, [f for f in forms or [] if not has_native(str(f))
+                                         or native(str(f))[:2] in known], str(lang))
     gpath = LANG_DIR / "_guard.txt"
     if gpath.is_file():
         raw = gpath.read_bytes()
@@ -684,4 +820,4 @@ def _load_languages(groups: dict[str, Group], masks: list[str], h) -> tuple[set[
             if line.strip() and not line.startswith("#"):
                 word, *langs = line.split()
                 guard_langs[word] = frozenset(langs)
-    return guard, languages, guard_langs, endings
+    return guard, languages, guard_langs, endings, grammar
