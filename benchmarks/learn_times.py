@@ -1,6 +1,6 @@
 """Time of each lesson of the learning mode: `darkroom learn run NAME` in its own process.
 
-    .venv/bin/python benchmarks/learn_times.py [NAME ...] [--lang en] [--short] [--keep DIR]
+    .venv/bin/python benchmarks/learn_times.py [NAME ...] [--lang en] [--short] [--keep DIR] [--jobs N] [--threads N]
 
 Each lesson runs as a user runs it (`python -m darkroom learn run NAME -o DIR`, HF_HUB_OFFLINE=1), in
 one data dir that a first, untimed `learn run tokens --short` prepared (keys, databases, the mini
@@ -8,6 +8,8 @@ model's hash). Per lesson: wall seconds, CPU seconds (user + system of the child
 picture a job returned, the measurements' too, from the lesson's numbers.json) and the load average
 before it started. The goal is under 60 s wall on an idle 2-core machine; CPU seconds are less
 disturbed by other work than wall seconds, and a lesson that uses one core has wall = CPU when idle.
+`darkroom learn run` runs a lesson's jobs side by side, one torch thread each (darkroom.learn.studio_settings);
+--jobs and --threads set DARKROOM_JOBS and DARKROOM_THREADS for the lessons instead (--jobs 1: one at a time).
 """
 
 from __future__ import annotations
@@ -46,16 +48,24 @@ def main() -> int:
     parser.add_argument("--lang", choices=("en", "de"), default="en")
     parser.add_argument("--short", action="store_true", help="the short forms (as the tests run them)")
     parser.add_argument("--keep", type=Path, help="keep the lesson folders here (default: a temporary folder)")
+    parser.add_argument("--jobs", type=int, help="jobs at once (DARKROOM_JOBS; default: the learning mode's)")
+    parser.add_argument("--threads", type=int, help="torch threads per job (DARKROOM_THREADS; default: the "
+                        "learning mode's)")
     options = parser.parse_args()
     names = options.names or [lesson.name for lesson in LESSONS if lesson.available()]
     work = Path(tempfile.mkdtemp(prefix="darkroom-learn-times-"))
     out = options.keep or work / "out"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "DARKROOM_HOME": str(work / "home")}
+    for name, value in (("DARKROOM_JOBS", options.jobs), ("DARKROOM_THREADS", options.threads)):
+        if value is not None:
+            env[name] = str(value)
     prepared = run(["learn", "run", "tokens", "--short", "-o", str(work / "prepare")], env)[2]
     if prepared.returncode:
         print(prepared.stderr, file=sys.stderr)
         return 1
-    print(f"lessons ({'short' if options.short else 'full'} forms, --lang {options.lang}), each in its own process\n")
+    jobs, threads = env.get("DARKROOM_JOBS", "the learning mode's"), env.get("DARKROOM_THREADS", "the learning mode's")
+    print(f"lessons ({'short' if options.short else 'full'} forms, --lang {options.lang}), each in its own process; "
+          f"jobs at once: {jobs}, threads per job: {threads}\n")
     print(f"{'lesson':<10} {'wall s':>8} {'CPU s':>8} {'images':>7} {'load':>6}  page")
     total_wall = total_cpu = 0.0
     for name in names:

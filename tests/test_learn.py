@@ -139,10 +139,13 @@ def test_hires_fixes_a_wrong_raw_at_rising_denoise_and_measures_it(lessons, stud
     row = figure(result, "row")
     assert row.shots[0].reading["right"] != {k: True for k in row.shots[0].reading["right"]}
     hires = row.shots[1:]
-    assert [recipe_step(s)["denoise"] for s in hires] == result.numbers["denoise"] == [0.2, 0.5, 0.8]
+    assert [recipe_step(s)["denoise"] for s in hires] == result.numbers["denoise"] == [0.4, 0.7, 1.0]
     assert all(s.image.size == (128, 128) for s in hires)
     assert all(studio.lineage("sha256:" + s.sha256)[0].sha256 == row.shots[0].sha256 for s in hires)
-    assert len(result.numbers["attributes kept"]) == len(result.numbers["error repaired"]) == 3
+    numbers = result.numbers
+    assert len(numbers["attributes kept"]) == len(numbers["error still there"]) == len(numbers["error repaired"]) == 3
+    # a wrong shape read again is not repaired: the two shares never add up to more than every raw
+    assert all(still + fixed <= 1 for still, fixed in zip(numbers["error still there"], numbers["error repaired"]))
 
 
 def test_inpaint_repaints_the_zone_and_keeps_every_other_pixel(lessons):
@@ -223,6 +226,22 @@ def test_training_teaches_a_lora_and_measures_what_it_costs(lessons, studio, tmp
     assert [n["name"] for n in after.recipe["networks"]] == ["learn-teal"] and not before.recipe.get("networks")
     rates = result.numbers["old prompts, checker without / with the LoRA"]
     assert set(rates) == {"without", "with"} and all(0 <= r["mean"] <= 1 for r in rates.values())
+    example, through = figure(result, "vae").shots  # a teal training picture, and what the VAE makes of it
+    assert example.sha256 is None and recipe_step(through)["op"] == "img2img"
+    vae_colour = result.numbers["colour the VAE makes of a teal picture"]
+    assert vae_colour == through.reading["color"] and vae_colour in ("green", "blue")  # the VAE has no teal
+
+
+def test_a_one_shot_lesson_runs_its_jobs_side_by_side_one_thread_each_unless_the_environment_says(monkeypatch):
+    from darkroom.learn import studio_settings
+
+    monkeypatch.delenv("DARKROOM_JOBS", raising=False)
+    monkeypatch.delenv("DARKROOM_THREADS", raising=False)
+    settings = studio_settings()
+    assert settings["threads"] == 1 and 1 <= settings["concurrent_jobs"] <= 4
+    monkeypatch.setenv("DARKROOM_JOBS", "1")
+    monkeypatch.setenv("DARKROOM_THREADS", "2")
+    assert studio_settings() == {}  # Settings() reads them itself
 
 
 def test_german_pages_translate_labels_and_the_names_of_numbers_but_never_a_prompt():

@@ -299,3 +299,24 @@ def test_the_words_a_policy_decision_names_are_encrypted_in_the_audit_log(studio
     with sqlite3.connect(studio.settings.database_file) as db:
         stored = " ".join(str(row) for row in db.execute("SELECT * FROM audit_entries"))
     assert "naked" not in stored and "child" not in stored
+
+
+def test_replay_uses_the_thread_count_a_picture_records_or_says_it_differs(tiny_model, tmp_path, monkeypatch,
+                                                                           capsys):
+    import torch
+
+    from darkroom.cli import main
+
+    monkeypatch.setattr("darkroom.studio.studio._threads_set", True)  # the test process keeps its own count
+    try:
+        with Studio(settings=Settings(threads=2, concurrent_jobs=2)) as two:
+            jobs = [two.submit(recipe(seed=seed, size=32), out_dir=tmp_path) for seed in (1, 2)]
+            pictures = [job.result()[-1] for job in jobs]
+        assert [p.recipe.runtime.threads for p in pictures] == [2, 2]  # each worker ran, and recorded, two
+        assert main(["replay", str(pictures[0].path)]) == 0  # a one-shot replay takes the recorded count
+        assert capsys.readouterr().out.startswith("identical: ")
+        with Studio(settings=Settings(threads=1)) as one:  # a studio whose count is fixed otherwise (a server)
+            replayed = one.replay(pictures[0].path)
+        assert replayed["identical"] or "threads 2 -> 1" in replayed["why"]
+    finally:
+        torch.set_num_threads(1)  # as conftest set it, also for the threads later tests start

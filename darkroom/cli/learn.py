@@ -48,13 +48,14 @@ def run_lesson(args: argparse.Namespace) -> int:
     from darkroom.develop.recipe import Recipe
     from darkroom.learn import find
     from darkroom.learn import run_lesson as run
+    from darkroom.learn import studio_settings
     from darkroom.learn.page import write_lesson
 
     lesson = find(args.name)
     out = args.output or Path("out") / "learn" / lesson.name
     check_folder(out)
     options = {k: v for k, v in (("prompt", args.prompt), ("seed", args.seed)) if v is not None}
-    studio = open_studio()
+    studio = open_studio(**studio_settings())
     # the policy and the engine load while the lesson starts; the training lesson loads its own copy of the model
     # (darkroom.train) at once, and two diffusers loads at a time are not safe: it warms up the policy only
     first = Recipe.parse({"model": {"name": args.model}, "steps": [{"op": "generate", "prompt": "warm-up"}]})

@@ -38,6 +38,21 @@ LESSONS = [Lesson(1, "noise", True), Lesson(2, "seeds", True), Lesson(3, "guidan
            Lesson(7, "inpaint", True), Lesson(8, "training", False), Lesson(9, "schedule", False)]
 
 
+def studio_settings() -> dict:
+    """The Settings a one-shot `darkroom learn run` opens its Studio with: a lesson queues its runs at once and
+    the studio runs them side by side, one job per core (up to 4), one torch thread each: on darkroom-mini a
+    second thread makes a job little faster, a second job at once nearly doubles the pace, and every picture
+    records the one thread that made it (replay uses it). DARKROOM_JOBS and DARKROOM_THREADS, where set, win."""
+    import os
+
+    settings = {}
+    if "DARKROOM_JOBS" not in os.environ:
+        settings["concurrent_jobs"] = max(1, min(4, os.cpu_count() or 1))
+    if "DARKROOM_THREADS" not in os.environ:
+        settings["threads"] = 1
+    return settings
+
+
 def find(name: str) -> Lesson:
     """A lesson by name or number."""
     for lesson in LESSONS:

@@ -18,25 +18,26 @@ def run(lab) -> None:
     scene = checks.scenes(seed, 1)[0] if lab.mini else None
     prompt = lab.options.get("prompt") or (checks.prompt(scene) if lab.mini else "a red apple on a wooden table")
     row = lab.figure("row", "pictures", columns=len(cfgs))
-    for cfg in cfgs:
-        lab.generate(row, f"CFG {cfg:g}", scene=scene, prompt=prompt, seed=seed, steps=steps, cfg=cfg,
-                     sampler=SAMPLER)
+    lab.generate_all(row, [(f"CFG {cfg:g}", scene, {"prompt": prompt, "seed": seed, "steps": steps, "cfg": cfg,
+                                                    "sampler": SAMPLER}) for cfg in cfgs])
     if not lab.mini:
         return
     scenes, per_scene = checks.scenes(seed + 1, lab.pick(4, 1)), lab.pick(4, 2)
+    recipes = [lab.recipe({"op": "generate", "prompt": checks.prompt(sc), "seed": 1000 + i * 100, "steps": steps,
+                           "cfg": cfg, "sampler": SAMPLER, "batch_size": per_scene})
+               for cfg in cfgs for i, sc in enumerate(scenes)]
+    made = lab.measure(recipes)  # every CFG's jobs queued at once
     follow, everything, clipped, low, high = [], [], [], [], []
-    for cfg in cfgs:
-        recipes = [lab.recipe({"op": "generate", "prompt": checks.prompt(sc), "seed": 1000 + i * 100, "steps": steps,
-                               "cfg": cfg, "sampler": SAMPLER, "batch_size": per_scene}) for i, sc in enumerate(scenes)]
-        made = lab.measure(recipes)
-        scores = [checks.score(image, sc) for images, sc in zip(made, scenes) for image in images]
+    for k, cfg in enumerate(cfgs):
+        images = made[k * len(scenes):(k + 1) * len(scenes)]
+        scores = [checks.score(image, sc) for pictures, sc in zip(images, scenes) for image in pictures]
         rate = checks.rates(scores)
         interval = checks.interval(sum(all(s.values()) for s in scores), len(scores))
         follow.append(rate["mean"])
         everything.append(rate["all"])
         low.append(interval[0])
         high.append(interval[1])
-        clipped.append(round(float(np.mean([clipped_share(i) for images in made for i in images])), 3))
+        clipped.append(round(float(np.mean([clipped_share(i) for pictures in images for i in pictures])), 3))
         lab.numbers[f"CFG {cfg:g}"] = {**rate, "all: 95% interval": list(interval), "clipped pixels": clipped[-1],
                                        "images": len(scores)}
     plot = lab.figure("plot", "plot", images=len(scenes) * per_scene)

@@ -43,46 +43,48 @@ def run(lab) -> None:
             return
     else:
         cases = [(None, int(lab.options.get("seed", 9)), [])]
-    repaired, outside = [], []
-    for n, (scene, seed, wrong) in enumerate(cases):
-        prompt = checks.prompt(scene) if scene else lab.options.get("prompt") or "a bowl of fruit on a table"
-        raw = lab.generate(None, "raw", scene=scene, prompt=prompt, seed=seed, **raw_step(lab))
-        size = raw.image.width
-        zone = zone_box(scene, size) if scene else {"kind": "box", "x": size // 4, "y": size // 4,
-                                                    "width": size // 2, "height": size // 2}
-        zone_prompt = centred(scene) if scene else lab.options.get("zone_prompt") or "a ripe red apple"
-        pair = lab.figure("before_after", "pictures", columns=2, n=n + 1, wrong=", ".join(map(lab.term, wrong)) or "-")
-        lab.add(pair, raw)
-        inpaint = {"op": "inpaint", "image": f"sha256:{raw.sha256}", "zone": zone, "prompt": zone_prompt,
-                   "seed": seed + 1, "denoise": 0.9, "steps": lab.pick(14, 4), "cfg": 5.0, "sampler": "DPM++ 2M",
-                   "mask_blur": 4, "inpaint_area": "masked", "padding": 4}
-        after = inpainted(lab, pair, "after", scene, inpaint)
+    prompts = [checks.prompt(scene) if scene else lab.options.get("prompt") or "a bowl of fruit on a table"
+               for scene, _, _ in cases]
+    pairs = [lab.figure("before_after", "pictures", columns=2, n=n + 1, wrong=", ".join(map(lab.term, wrong)) or "-")
+             for n, (_, _, wrong) in enumerate(cases)]
+    raw_runs = [(lab.recipe({"op": "generate", "prompt": prompt, "seed": seed, **raw_step(lab)}), None)
+                for prompt, (_, seed, _) in zip(prompts, cases)]
+    raws = [lab.show(pair, pictures[-1], "raw", scene)
+            for pair, (scene, _, _), (pictures, _) in zip(pairs, cases, lab.run_all(raw_runs))]
+    steps = [inpaint_step(lab, raw, scene, seed) for raw, (scene, seed, _) in zip(raws, cases)]
+    blurs = lab.pick(BLURS, (4,))
+    blur, area = lab.figure("blur", "pictures", columns=2 * len(blurs)), lab.figure("area", "pictures", columns=4)
+    extras = [(blur, f"blur {radius}", {**steps[0], "mask_blur": radius}) for radius in blurs]
+    extras += [(area, "whole", {**steps[0], "inpaint_area": "whole", "prompt": prompts[0]}), (area, "masked", steps[0])]
+    # each case repaired, then the first one's blurs and inpaint areas that differ from its repair: queued at once
+    others = [step for _, _, step in extras if step != steps[0]]
+    made = lab.run_all([(lab.recipe(step), None) for step in steps + others])
+    repaired, outside, first = [], [], None
+    for pair, (scene, _, wrong), raw, step, (pictures, _) in zip(pairs, cases, raws, steps, made):
+        after = lab.show(pair, pictures[-1], "after", scene)
+        first = first or pictures[-1]
         if scene is not None:
             repaired.append(all(after.reading["right"][a] for a in wrong))
-            outside.append(outside_change(raw.image, after.image, zone))
-        if n > 0:
-            continue
-        blur = lab.figure("blur", "pictures", columns=2 * len(lab.pick(BLURS, (4,))))
-        for radius in lab.pick(BLURS, (4,)):
-            shot = inpainted(lab, blur, f"blur {radius}", scene, {**inpaint, "mask_blur": radius})
-            lab.add(blur, Shot(f"blur {radius}: changed", changes(raw.image, shot.image)))
-        area = lab.figure("area", "pictures", columns=4)
-        whole = {**inpaint, "inpaint_area": "whole", "prompt": prompt}
-        for kind, step in (("whole", whole), ("masked", inpaint)):
-            shot = inpainted(lab, area, kind, scene, step)
-            lab.add(area, Shot(f"{kind}: changed", changes(raw.image, shot.image)))
-    if scene is not None:
+            outside.append(outside_change(raw.image, after.image, step["zone"]))
+    for figure, label, step in extras:
+        picture = first if step == steps[0] else next(made)[0][-1]
+        shot = lab.show(figure, picture, label, cases[0][0])
+        lab.add(figure, Shot(f"{label}: changed", changes(raws[0].image, shot.image)))
+    if cases[0][0] is not None:
         lab.numbers.update({"raws": [{"prompt": checks.prompt(s), "seed": seed, "wrong": w} for s, seed, w in cases],
                             "error repaired": f"{sum(repaired)} of {len(repaired)}",
                             "largest change outside the zone (0..255)": max(outside)})
 
 
-def inpainted(lab, figure, label: str, scene, step: dict) -> Shot:
-    pictures, _ = lab.run(lab.recipe(step))
-    shot = lab.shot(pictures[-1], label)
-    if scene is not None:
-        shot.reading = checks.reading(shot.image, scene)
-    return lab.add(figure, shot)
+def inpaint_step(lab, raw: Shot, scene, seed: int) -> dict:
+    """The repair of `raw`: its object's zone repainted with the zone's own prompt."""
+    size = raw.image.width
+    zone = zone_box(scene, size) if scene else {"kind": "box", "x": size // 4, "y": size // 4,
+                                                "width": size // 2, "height": size // 2}
+    zone_prompt = centred(scene) if scene else lab.options.get("zone_prompt") or "a ripe red apple"
+    return {"op": "inpaint", "image": f"sha256:{raw.sha256}", "zone": zone, "prompt": zone_prompt, "seed": seed + 1,
+            "denoise": 0.9, "steps": lab.pick(14, 4), "cfg": 5.0, "sampler": "DPM++ 2M", "mask_blur": 4,
+            "inpaint_area": "masked", "padding": 4}
 
 
 def outside_change(before: Image.Image, after: Image.Image, zone: dict, margin: int = 12) -> int:

@@ -3,13 +3,16 @@
     lab = Lab(studio, lesson="seeds", out_dir=Path("out/seeds"), emit=print)
     row = lab.figure("row", "pictures", columns=8)
     lab.generate(row, "seed 1", prompt="a large red circle...", seed=1)
+    shots = lab.generate_all(row, [(f"seed {s}", None, {"prompt": "a red circle", "seed": s}) for s in (2, 3)])
 
 Every picture is made by a Studio job and saved like any picture (library row, recipe, marks),
 so it can be replayed or opened in the studio. Measurements that only count (the checker's
 rates over dozens of seeds) run with `save=False`: their recipes are kept in the numbers, their
-pixels are not. `emit(kind, data)` sees every figure, step preview and picture as it appears. Step
-previews are made for a filmstrip (every step: they are the figure) and, paced as the studio paces
-them, for `live` watchers (the browser); a lesson in the CLI decodes no others.
+pixels are not. Runs that do not wait for each other are queued at once (`run_all`, `generate_all`,
+`measure`): a studio with several workers makes them side by side. `emit(kind, data)` sees every
+figure, step preview and picture as it appears. Step previews are made for a filmstrip (every step:
+they are the figure) and, paced as the studio paces them, for `live` watchers (the browser); a lesson
+in the CLI decodes no others.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from PIL import Image
 
@@ -143,11 +146,14 @@ class Lab:
             return False
         return EVERY_STEP if figure.kind == "filmstrip" else self.live
 
-    def run(self, recipe: dict, *, figure: Figure | None = None, previews: bool = False, save: bool = True,
-            **options) -> tuple[list, float]:
-        """Run a recipe and wait: (its pictures, seconds of computing from start to end). Step
-        previews go to `emit` for `figure` (and into it, for a filmstrip) as they come."""
-        job = self.submit(recipe, save=save, previews=self.preview_plan(figure, previews), **options)
+    def start(self, recipe: dict, *, figure: Figure | None = None, previews: bool = False, save: bool = True,
+              **options):
+        """Queue a recipe (its job runs when a worker of the studio is free); `finish` waits for it."""
+        return self.submit(recipe, save=save, previews=self.preview_plan(figure, previews), **options)
+
+    def finish(self, job, figure: Figure | None = None) -> tuple[list, float]:
+        """Wait for a job: (its pictures, seconds of computing from start to end). Step previews go to
+        `emit` for `figure` (and into it, for a filmstrip) as they come."""
         started = ended = None
         for event in job.events():
             if event.kind == "started":
@@ -161,6 +167,25 @@ class Lab:
         pictures = job.result()
         self.made += len(pictures)
         return pictures, (ended or time.time()) - (started or time.time())
+
+    def run_all(self, runs: list[tuple[dict, Figure | None]], *, previews: bool = False, save: bool = True,
+                together: bool = True) -> Iterator[tuple[list, float]]:
+        """Several (recipe, figure) runs, queued now (the studio runs as many together as it has workers): each
+        one's (pictures, seconds) in the order of `runs`, as it ends. Jobs still queued when the caller stops
+        or fails are cancelled. `together=False`: each run is queued when the one before it ended."""
+        if not together:
+            return (self.finish(self.start(recipe, figure=figure, previews=previews, save=save), figure)
+                    for recipe, figure in runs)
+        jobs = [(self.start(recipe, figure=figure, previews=previews, save=save), figure) for recipe, figure in runs]
+        return self._finish_all(jobs)
+
+    def _finish_all(self, jobs: list) -> Iterator[tuple[list, float]]:
+        try:
+            for job, figure in jobs:
+                yield self.finish(job, figure)
+        finally:
+            for job, _ in jobs:
+                job.cancel()
 
     def _step(self, figure: Figure, event) -> None:
         frame = {"step": event.step, "total": event.total, "x_t": event.preview, "x0": event.preview_x0}
@@ -182,45 +207,47 @@ class Lab:
                  **step):
         """One generate step, saved, shown in `figure` (with the checker's reading on darkroom-mini);
         `timed`: (the Shot, the job's seconds from start to end, saving included)."""
-        pictures, took = self.run(self.recipe({"op": "generate", **step}), figure=figure, previews=previews)
-        shot = self.shot(pictures[-1], label)
+        return self.generate_all(figure, [(label, scene, step)], previews=previews, timed=timed)[0]
+
+    def generate_all(self, figure: Figure | None, items: list[tuple[str, Any, dict]], *, previews: bool = False,
+                     timed: bool = False) -> list:
+        """Several generate steps [(label, scene, step)] queued at once, shown in `figure` in that order as
+        each ends: their Shots (with `timed`, (Shot, seconds) pairs)."""
+        runs = [(self.recipe({"op": "generate", **step}), figure) for _, _, step in items]
+        out = []
+        for (label, scene, _), (pictures, took) in zip(items, self.run_all(runs, previews=previews)):
+            shot = self.show(figure, pictures[-1], label, scene)
+            out.append((shot, took) if timed else shot)
+        return out
+
+    def show(self, figure: Figure | None, picture, label: str, scene=None) -> Shot:
+        """A saved picture as a Shot with the checker's reading (darkroom-mini), added to `figure`."""
+        shot = self.shot(picture, label)
         if self.mini:
             shot.reading = checks.reading(shot.image, scene)
-        if figure is not None:
-            self.add(figure, shot)
-        return (shot, took) if timed else shot
-
-    def images(self, recipe: dict) -> list[Image.Image]:
-        """The final pictures of a run that saves nothing (a measurement)."""
-        pictures, _ = self.run(recipe, save=False)
-        return [p.image for p in pictures if p.final]
+        return self.add(figure, shot) if figure is not None else shot
 
     def measure(self, recipes: list[dict]) -> list[list[Image.Image]]:
-        """The final pictures of several runs that save nothing, all queued at once (the next is admitted
-        while one computes), in the order of `recipes`."""
-        jobs = [self.submit(recipe, save=False) for recipe in recipes]
-        try:
-            made = [self._wait(job) for job in jobs]
-            self.made += sum(map(len, made))
-            return [[p.image for p in pictures if p.final] for pictures in made]
-        finally:
-            for job in jobs:
-                job.cancel()
-
-    def _wait(self, job) -> list:
-        while not job.wait(timeout=0.5):
-            if self.cancelled():
-                job.cancel()
-        return job.result()
+        """The final pictures of several runs that save nothing, all queued at once, in the order of `recipes`."""
+        return [[p.image for p in pictures if p.final] for pictures, _ in
+                self.run_all([(recipe, None) for recipe in recipes], save=False)]
 
     def result(self, seconds: float) -> Result:
         return Result(self.lesson, self.t("title"), self.t("intro"), self.t("takeaway"), self.model, self.short,
                       self.figures, self.numbers, round(seconds, 2), self.made)
 
-    def variants(self, recipe: dict, **request) -> tuple:
-        """A variants job (the steps before the varied one run once): (the picture they made, [(label, picture)])."""
-        job = self.studio.variants(recipe, project=self.project, out_dir=self.out_dir / "pictures", **request)
-        pictures = job.result()
-        self.made += len(pictures)
-        before = [p for p in pictures if p.step_index < (request.get("step_index") or 0)]
-        return (before[-1] if before else None), list(job.variants)
+    def variants(self, recipes: list[dict], **request) -> list[tuple]:
+        """Variants jobs, queued at once (in each, the steps before the varied one run once): per recipe
+        (the picture those steps made, [(label, picture)])."""
+        jobs = [self.studio.variants(recipe, project=self.project, out_dir=self.out_dir / "pictures", **request)
+                for recipe in recipes]
+        out = []
+        try:
+            for job in jobs:
+                pictures, _ = self.finish(job)
+                before = [p for p in pictures if p.step_index < (request.get("step_index") or 0)]
+                out.append(((before[-1] if before else None), list(job.variants)))
+        finally:
+            for job in jobs:
+                job.cancel()
+        return out

@@ -13,11 +13,12 @@ SAMPLERS = ("Euler a", "DDIM")
 def run(lab) -> None:
     prompt, seed = lab.options.get("prompt") or default_prompt(lab), int(lab.options.get("seed", 7))
     steps = lab.pick(20, 4)
+    strips = [lab.figure(key, "filmstrip", sampler=sampler) for key, sampler in zip(("strip", "strip2"), SAMPLERS)]
+    runs = [(lab.recipe({"op": "generate", "prompt": prompt, "seed": seed, "steps": steps, "cfg": 5.0,
+                         "sampler": sampler}), strip) for strip, sampler in zip(strips, SAMPLERS)]
     distances = {}
-    for key, sampler in zip(("strip", "strip2"), SAMPLERS):
-        strip = lab.figure(key, "filmstrip", sampler=sampler)
-        final = lab.generate(strip, sampler, previews=True, prompt=prompt, seed=seed, steps=steps, cfg=5.0,
-                             sampler=sampler)
+    for strip, sampler, (pictures, _) in zip(strips, SAMPLERS, lab.run_all(runs, previews=True)):
+        final = lab.show(strip, pictures[-1], sampler)
         distances[sampler] = [distance(frame["x0"], final.image) for frame in strip.frames]
         lab.numbers[f"frames captured ({sampler})"] = f"{len(strip.frames)} of {steps}"
     settle = lab.figure("settle", "plot")

@@ -16,25 +16,27 @@ def run(lab) -> None:
     scenes = checks.scenes(seed, lab.pick(3, 1)) if lab.mini else [None]
     prompt = lab.options.get("prompt") or "a lighthouse on a cliff above the sea, evening light"
     grid = lab.figure("grid", "pictures", columns=len(steps_list))
+    cells = [(sampler, steps) for sampler in SAMPLERS for steps in steps_list]
+    step = {cell: {"seed": seed, "steps": cell[1], "cfg": 5.0, "sampler": cell[0]} for cell in cells}
+    text = checks.prompt(scenes[0]) if lab.mini else prompt
+    shown = lab.generate_all(grid, [(f"{s}, {n}", scenes[0], {**step[s, n], "prompt": text}) for s, n in cells],
+                             timed=True)
+    others = [(cell, scene) for cell in cells for scene in scenes[1:]]
+    runs = [(lab.recipe({"op": "generate", **step[cell], "prompt": checks.prompt(scene)}), None)
+            for cell, scene in others]
+    seconds = {cell: [] if len(scenes) > 1 else [took] for cell, (_, took) in zip(cells, shown)}
+    marks = {cell: [shot.reading["right"]] if lab.mini else [] for cell, (shot, _) in zip(cells, shown)}
+    for (cell, scene), (pictures, took) in zip(others, lab.run_all(runs, save=False)):
+        seconds[cell].append(took)
+        marks[cell].append(checks.score(pictures[-1].image, scene))
     times = {s: [] for s in SAMPLERS}
     scores = {s: [] for s in SAMPLERS}
-    for sampler in SAMPLERS:
-        for steps in steps_list:
-            step = {"op": "generate", "seed": seed, "steps": steps, "cfg": 5.0, "sampler": sampler}
-            text = checks.prompt(scenes[0]) if lab.mini else prompt
-            shot, took = lab.generate(grid, f"{sampler}, {steps}", scene=scenes[0], prompt=text, timed=True, **step)
-            seconds, marks = [] if len(scenes) > 1 else [took], [shot.reading["right"]] if lab.mini else []
-            for scene in scenes[1:]:
-                pictures, took = lab.run(lab.recipe({**step, "prompt": checks.prompt(scene) if scene else text}),
-                                         save=False)
-                seconds.append(took)
-                if scene is not None:
-                    marks.append(checks.score(pictures[-1].image, scene))
-            times[sampler].append(round(sum(seconds) / len(seconds), 3))
-            if marks:
-                scores[sampler].append(checks.rates(marks)["mean"])
-            lab.numbers[f"{sampler}, {steps} steps"] = {"seconds per image": times[sampler][-1],
-                                                        **({"checker mean": scores[sampler][-1]} if marks else {})}
+    for sampler, steps in cells:
+        times[sampler].append(round(sum(seconds[sampler, steps]) / len(seconds[sampler, steps]), 3))
+        if marks[sampler, steps]:
+            scores[sampler].append(checks.rates(marks[sampler, steps])["mean"])
+        lab.numbers[f"{sampler}, {steps} steps"] = {"seconds per image": times[sampler][-1],
+                                                    **({"checker mean": scores[sampler][-1]} if lab.mini else {})}
     xs = list(steps_list)
     lab.plot(lab.figure("time", "plot"), Plot(lab.t("time_title"), lab.t("steps"), lab.t("seconds"),
                                               {s: (xs, times[s]) for s in SAMPLERS}, log_x=True))

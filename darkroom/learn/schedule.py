@@ -25,7 +25,9 @@ VALUES = {"SD 512 px (64x64x4 latent)": 64 * 64 * 4, "darkroom-mini 64 px (16x16
 
 
 def alphas_bar() -> dict[str, np.ndarray]:
-    from diffusers import DDPMScheduler
+    # the module itself, not diffusers' lazy attribute: a warm-up thread importing diffusers at the same time
+    # made `from diffusers import DDPMScheduler` fail ("cannot import name")
+    from diffusers.schedulers.scheduling_ddpm import DDPMScheduler
 
     return {name: DDPMScheduler(**BETAS, rescale_betas_zero_snr=zero).alphas_cumprod.double().numpy()
             for name, zero in (("scaled linear (SD)", False), ("zero terminal SNR", True))}
@@ -97,7 +99,7 @@ def leak(lab, twin: int) -> None:
     count = lab.pick(6, 1)
     scenes = checks.scenes(17, count)
     row = lab.figure("leak", "pictures", columns=len(denoises) + 1, twin=twin)
-    survived = {d: [] for d in denoises}
+    runs = []  # (scene, the input's colour, denoise, step)
     for n, scene in enumerate(scenes):
         other = next(c for c in world.COLOR_NAMES if c not in (scene.background, scene.objects[0].color))
         source = world.Scene(other, scene.objects)
@@ -106,18 +108,17 @@ def leak(lab, twin: int) -> None:
         ref = lab.studio.upload(buffer.getvalue(), project=lab.project)
         if n == 0:
             lab.add(row, Shot(lab.t("input", colour=other), world.render(source)))
-        for d in denoises:
-            start = start_timestep(steps, d)
-            step = {"op": "img2img", "image": ref, "prompt": checks.prompt(scene), "seed": 100 + n, "steps": steps,
-                    "denoise": d, "cfg": 5.0, "sampler": "Euler"}
-            if n == 0:
-                pictures, _ = lab.run(lab.recipe(step))
-                shot = lab.add(row, lab.shot(pictures[-1], f"denoise {d:g} (t={start})"))
-                shot.reading = checks.reading(shot.image, scene)
-                image = shot.image
-            else:
-                image = lab.images(lab.recipe(step))[0]
-            survived[d].append(checker.analyze(image).background == other)
+        runs += [(scene, other, d, {"op": "img2img", "image": ref, "prompt": checks.prompt(scene), "seed": 100 + n,
+                                    "steps": steps, "denoise": d, "cfg": 5.0, "sampler": "Euler"}) for d in denoises]
+    shown, rest = runs[:len(denoises)], runs[len(denoises):]  # the first scene's pictures are shown and saved
+    made = lab.run_all([(lab.recipe(step), row) for *_, step in shown])
+    measured = lab.run_all([(lab.recipe(step), None) for *_, step in rest], save=False)
+    survived = {d: [] for d in denoises}
+    for (scene, other, d, _), (pictures, _) in zip(shown, made):
+        shot = lab.show(row, pictures[-1], f"denoise {d:g} (t={start_timestep(steps, d)})", scene)
+        survived[d].append(checker.analyze(shot.image).background == other)
+    for (scene, other, d, _), (pictures, _) in zip(rest, measured):
+        survived[d].append(checker.analyze(pictures[-1].image).background == other)
     lab.numbers["img2img: input background survives"] = {
         f"denoise {d:g} (starts at t={start_timestep(steps, d)})": f"{sum(v)} of {len(v)}" for d, v in survived.items()}
 

@@ -9,9 +9,10 @@ def run(lab) -> None:
     prompt = lab.options.get("prompt") or ("a red circle" if lab.mini else "a cat sitting on a windowsill")
     seed, count = int(lab.options.get("seed", 1)), lab.pick(8, 2)
     row = lab.figure("row", "pictures", columns=8)
-    recipe = lab.recipe({"op": "generate", "prompt": prompt, "seed": seed, "steps": lab.pick(20, 4), "cfg": 5.0,
-                         "sampler": "DPM++ 2M", "batch_size": count})
-    pictures, _ = lab.run(recipe, figure=row, previews=True)
+    halves = [(seed, (count + 1) // 2), (seed + (count + 1) // 2, count // 2)]  # two jobs, one per worker
+    runs = [(lab.recipe({"op": "generate", "prompt": prompt, "seed": first, "steps": lab.pick(20, 4), "cfg": 5.0,
+                         "sampler": "DPM++ 2M", "batch_size": size}), row) for first, size in halves if size]
+    pictures = [p for made, _ in lab.run_all(runs, previews=True) for p in made]
     for picture in pictures:
         shot = lab.shot(picture, f"seed {picture.recipe.steps[0].seed}")
         if lab.mini:

@@ -75,14 +75,20 @@ EN = {
     "hires.intro": "Hi-Res Fix upscales a raw and denoises it again. Low denoise keeps the layout and sharpens it; "
                    "high denoise repaints. Does it repair what came out wrong in the raw? The checker counts, per "
                    "denoise, what was kept and what was repaired.",
-    "hires.row": "Raw {n} (wrong: {wrong}) and its hires fix at denoise 0.2 to 0.8.",
-    "hires.plot": "Measured by the checker over {raws} raw(s) that came out wrong.",
+    "hires.row": "Raw {n} (wrong: {wrong}) and its hires fix at denoise 0.4 to 1.0.",
+    "hires.plot": "Measured by the checker over {raws} raws that came out wrong. On darkroom-mini the error is a "
+                  "shape (the raw's object is a blob the checker reads as another shape), and the prompt fixes the "
+                  "layout (colours, position, size), so even denoise 1.0 paints the same layout again. 'Error still "
+                  "there': the same wrong shape is read; 'repaired': the prompt's shape is read.",
     "hires.plot_title": "Hi-Res Fix per denoise",
     "hires.plot_y": "share",
     "hires.series_kept": "attributes kept from the raw",
+    "hires.series_still": "error still there",
     "hires.series_repaired": "error repaired",
-    "hires.takeaway": "Choose the raw for its layout, then hires-fix it at a moderate denoise. To fix a part, "
-                      "inpaint it.",
+    "hires.takeaway": "Up to a moderate denoise the hires fix keeps the raw with its error: it sharpens what is "
+                      "there. Higher, it paints the object anew, and the error goes only where the new outline "
+                      "happens to come out right: a new draw, not a repair. Choose the raw for its layout, hires-fix "
+                      "it at a moderate denoise; to fix a part, inpaint it.",
     # ------------------------------------------------------------ 7 inpaint
     "inpaint.title": "Inpainting is development",
     "inpaint.intro": "Inpainting repaints one zone with its own prompt and keeps every other pixel. It is not a "
@@ -94,17 +100,24 @@ EN = {
                         "gives a small zone the model's full resolution.",
     # ------------------------------------------------------------ 8 training
     "training.title": "Training is influence, not a fix",
-    "training.intro": "A LoRA teaches the model something new; it also moves what it knew.",
+    "training.intro": "A LoRA teaches the model something new; it also moves what it knew. Here it learns a word "
+                      "darkroom-mini never read, 'teal', from pictures of teal objects, and the checker measures "
+                      "what the word now draws and what the old prompts lost.",
+    "training.vae": "Why the new colour cannot come out teal: a teal training picture and what darkroom-mini's VAE "
+                    "makes of it. The VAE learned eight colours and draws every other one as one of them; a LoRA "
+                    "on the UNet learns its examples as the VAE shows them.",
     "training.waits": "This lesson waits for the LoRA trainer (issue 14).",
     "training.loss": "A tiny LoRA run (darkroom.train) on pictures of the new colour: the loss per step.",
     "training.loss_title": "LoRA training loss",
     "training.loss_x": "step",
-    "training.new": "The new concept '{concept}' without the LoRA (the model never saw the word) and with it.",
+    "training.new": "The new word '{concept}' without the LoRA (the model never saw it: it draws a guess) and with "
+                    "it (the colour the VAE makes of {concept}, every time).",
     "training.old": "Prompts the model already followed, without and with the LoRA.",
     "training.cost": "What the LoRA costs the old concepts: the checker over {prompts} known prompts.",
-    "training.takeaway": "Training pulls the model towards its examples; it does not add a switch. The new "
-                         "concept comes with a shift in what the model already did, so a LoRA is weighed, not "
-                         "just applied.",
+    "training.takeaway": "Training pulls the model towards its examples as the model can see them; it does not "
+                         "add a switch. The word is learned, the colour is not: what the VAE cannot draw, no LoRA "
+                         "on the UNet can teach. And the new word comes with a shift in what the model already did, "
+                         "so a LoRA is weighed, not just applied.",
     # ------------------------------------------------------------ 9 schedule
     "schedule.title": "Why the schedule matters",
     "schedule.intro": "Training adds noise by a schedule. SD's scaled-linear schedule never reaches pure noise: at "
@@ -206,14 +219,22 @@ DE = {
     "hires.intro": "Hires-Fix vergrößert ein Rohbild und entrauscht es erneut. Wenig Entrauschen behält die "
                    "Aufteilung und schärft sie; viel Entrauschen malt neu. Repariert er, was im Rohbild falsch ist? "
                    "Der Prüfer zählt je Entrauschen, was erhalten und was repariert wurde.",
-    "hires.row": "Rohbild {n} (falsch: {wrong}) und sein Hires-Fix bei Entrauschen 0,2 bis 0,8.",
-    "hires.plot": "Gemessen vom Prüfer an {raws} misslungenen Rohbild(ern).",
+    "hires.row": "Rohbild {n} (falsch: {wrong}) und sein Hires-Fix bei Entrauschen 0,4 bis 1,0.",
+    "hires.plot": "Gemessen vom Prüfer an {raws} misslungenen Rohbildern. Bei darkroom-mini ist der Fehler eine "
+                  "Form (das Objekt des Rohbilds ist ein Fleck, den der Prüfer als andere Form liest), und der Prompt "
+                  "legt die Aufteilung fest (Farben, Position, Größe): Selbst Entrauschen 1,0 malt dieselbe "
+                  "Aufteilung wieder. 'Fehler noch da': Dieselbe falsche Form wird gelesen; 'repariert': Die Form des "
+                  "Prompts wird gelesen.",
     "hires.plot_title": "Hires-Fix je Entrauschen",
     "hires.plot_y": "Anteil",
     "hires.series_kept": "Merkmale des Rohbilds behalten",
+    "hires.series_still": "Fehler noch da",
     "hires.series_repaired": "Fehler repariert",
-    "hires.takeaway": "Wählen Sie das Rohbild nach seiner Aufteilung, dann den Hires-Fix mit mäßigem Entrauschen. "
-                      "Um einen Teil zu reparieren: Inpainting.",
+    "hires.takeaway": "Bis zu mäßigem Entrauschen behält der Hires-Fix das Rohbild samt Fehler: Er schärft, was "
+                      "da ist. Darüber malt er das Objekt neu, und der Fehler verschwindet nur, wo der neue Umriss "
+                      "zufällig stimmt: ein neuer Wurf, keine Reparatur. Wählen Sie das Rohbild nach seiner "
+                      "Aufteilung, dann den Hires-Fix mit mäßigem Entrauschen; um einen Teil zu reparieren: "
+                      "Inpainting.",
     "inpaint.title": "Inpainting ist Entwicklung",
     "inpaint.intro": "Inpainting malt eine Zone mit ihrem eigenen Prompt neu und behält jedes andere Pixel. Es ist "
                      "kein Eingeständnis des Scheiterns, sondern der nächste Schritt beim Entwickeln eines Negativs.",
@@ -223,17 +244,25 @@ DE = {
     "inpaint.takeaway": "Behalte, was stimmt, male neu, was falsch ist: Eine weiche Kante fügt die Zone ein, 'nur "
                         "maskiert' gibt einer kleinen Zone die volle Auflösung des Modells.",
     "training.title": "Training ist Einfluss, keine Reparatur",
-    "training.intro": "Ein LoRA bringt dem Modell etwas Neues bei; es verschiebt auch, was es schon konnte.",
+    "training.intro": "Ein LoRA bringt dem Modell etwas Neues bei; es verschiebt auch, was es schon konnte. Hier "
+                      "lernt es ein Wort, das darkroom-mini nie gelesen hat, 'teal' (Petrol), aus Bildern petrolfarbener "
+                      "Objekte, und der Prüfer misst, was das Wort jetzt zeichnet und was die alten Prompts verloren.",
+    "training.vae": "Warum die neue Farbe nicht petrol herauskommen kann: ein Trainingsbild in Teal und was der VAE "
+                    "von darkroom-mini daraus macht. Der VAE hat acht Farben gelernt und zeichnet jede andere als "
+                    "eine von ihnen; ein LoRA auf dem UNet lernt seine Beispiele so, wie der VAE sie zeigt.",
     "training.waits": "Diese Lektion wartet auf den LoRA-Trainer (Issue 14).",
     "training.loss": "Ein winziger LoRA-Lauf (darkroom.train) auf Bildern der neuen Farbe: der Verlust je Schritt.",
     "training.loss_title": "Trainingsverlust des LoRA",
     "training.loss_x": "Schritt",
-    "training.new": "Das neue Konzept '{concept}' ohne LoRA (das Modell kannte das Wort nie) und mit.",
+    "training.new": "Das neue Wort '{concept}' ohne LoRA (das Modell kannte es nie: Es rät) und mit (die Farbe, "
+                    "die der VAE aus {concept} macht, jedes Mal).",
     "training.old": "Prompts, denen das Modell schon folgte, ohne und mit LoRA.",
     "training.cost": "Was das LoRA die alten Konzepte kostet: der Prüfer über {prompts} bekannte Prompts.",
-    "training.takeaway": "Training zieht das Modell zu seinen Beispielen hin; es fügt keinen Schalter hinzu. Das "
-                         "neue Konzept kommt mit einer Verschiebung dessen, was das Modell schon konnte: Ein LoRA "
-                         "wird abgewogen, nicht einfach angewendet.",
+    "training.takeaway": "Training zieht das Modell zu seinen Beispielen hin, so wie das Modell sie sehen kann; "
+                         "es fügt keinen Schalter hinzu. Das Wort wird gelernt, die Farbe nicht: Was der VAE nicht "
+                         "zeichnen kann, bringt kein LoRA auf dem UNet bei. Und das neue Wort kommt mit einer "
+                         "Verschiebung dessen, was das Modell schon konnte: Ein LoRA wird abgewogen, nicht einfach "
+                         "angewendet.",
     "schedule.title": "Warum der Rauschplan zählt",
     "schedule.intro": "Im Training wird Rauschen nach einem Plan hinzugefügt. Der scaled-linear-Plan von SD erreicht "
                       "nie reines Rauschen: Im letzten Schritt bleibt etwas Signal, und die mittlere Farbe eines "
@@ -283,10 +312,15 @@ TERMS_DE = {
     "verschiedene Bildaufteilungen (Hintergrund, Position, Größe)", "all: 95% interval": "alle: 95-%-Intervall",
     "clipped pixels": "abgeschnittene Pixel", "images": "Bilder", "seconds per image": "Sekunden je Bild",
     "checker mean": "Mittel des Prüfers", "steps": "Schritte", "colour read at weight": "gelesene Farbe bei Gewicht",
-    "attributes kept": "behaltene Merkmale", "error repaired": "Fehler repariert", "largest change outside the zone "
+    "attributes kept": "behaltene Merkmale", "error repaired": "Fehler repariert",
+    "error still there": "Fehler noch da", "largest change outside the zone "
     "(0..255)": "größte Änderung außerhalb der Zone (0..255)", "training steps": "Trainingsschritte",
     "training seconds": "Trainingssekunden", "examples": "Beispiele", "final loss": "letzter Loss",
-    "teal pixels before / after": "Pixel in Teal vorher / nachher", "old prompts, checker without / with the LoRA":
+    "teal pixels before / after": "Pixel in Teal vorher / nachher",
+    "colour the VAE makes of a teal picture": "Farbe, die der VAE aus einem Bild in Teal macht",
+    "'teal' prompts read as, before / after": "'teal'-Prompts gelesen als, vorher / nachher",
+    "'teal' prompts in the VAE's teal": "'teal'-Prompts im Teal des VAE", "training picture": "Trainingsbild",
+    "through the VAE": "durch den VAE", "old prompts, checker without / with the LoRA":
     "bekannte Prompts, Prüfer ohne / mit LoRA", "SD last step": "SDs letzter Schritt", "SNR of the mean":
     "SNR des Mittelwerts", "per-pixel SNR": "SNR pro Pixel", "t with SD's last-step SNR": "t mit der SNR von SDs "
     "letztem Schritt", "background read from x_999 alone": "Hintergrund allein aus x_999 gelesen", "chance": "Zufall",

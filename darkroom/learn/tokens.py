@@ -21,11 +21,12 @@ def run(lab) -> None:
     word = lab.options.get("word") or ("red" if lab.mini else "weathered face")
     weights = lab.pick(WEIGHTS, (0.5, 1.4))
     grid = lab.figure("weights", "pictures", columns=len(weights), word=word)
+    items = []
     for weight in weights:
         weighted = (prompt.replace(word, f"({word}:{weight:g})", 1) if word in prompt
                     else f"({word}:{weight:g}), {prompt}")
-        shot = lab.generate(grid, f"({word}:{weight:g})", prompt=weighted,
-                            seed=int(lab.options.get("seed", 11)), steps=lab.pick(16, 3), cfg=5.0,
-                            sampler="DPM++ 2M")
+        items.append((f"({word}:{weight:g})", None, {"prompt": weighted, "seed": int(lab.options.get("seed", 11)),
+                                                   "steps": lab.pick(16, 3), "cfg": 5.0, "sampler": "DPM++ 2M"}))
+    for weight, shot in zip(weights, lab.generate_all(grid, items)):
         if shot.reading is not None:
             lab.numbers[f"colour read at weight {weight:g}"] = shot.reading["color"]

@@ -64,7 +64,7 @@ class Studio:
         self._engines = engines
         self.interrupted = self.job_records.mark_interrupted()
         set_threads_once(settings.threads)
-        self.executor = executor or LocalExecutor(self._run, settings.concurrent_jobs)
+        self.executor = executor or LocalExecutor(self._run, settings.concurrent_jobs, settings.threads)
         self._jobs: "OrderedDict[str, Job]" = OrderedDict()
         self._jobs_lock = threading.Lock()
         self._tokenizer = None

@@ -214,11 +214,13 @@ def compute(work: Work, *, engines, settings, sink: Sink, cancelled: Callable[[]
 
 
 class LocalExecutor:
-    """Jobs in FIFO order on `workers` threads of this process (started with the first job)."""
+    """Jobs in FIFO order on `workers` threads of this process (started with the first job), each with
+    `threads` torch threads (0: what torch gives a new thread)."""
 
-    def __init__(self, run_job: Callable, workers: int = 1):
+    def __init__(self, run_job: Callable, workers: int = 1, threads: int = 0):
         self._run_job = run_job
         self._workers = max(1, workers)
+        self._threads_each = threads
         self._queue: queue.Queue = queue.Queue()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
@@ -233,6 +235,12 @@ class LocalExecutor:
         self._queue.put(job)
 
     def _loop(self) -> None:
+        if self._threads_each > 0:
+            import torch
+
+            # A new thread takes the process's last torch.set_num_threads, whichever thread made it (the
+            # policy's encoder sets 1 for itself): a worker sets its own, which its jobs record and replay.
+            torch.set_num_threads(self._threads_each)
         while True:
             job = self._queue.get()
             if job is None:
