@@ -11,13 +11,15 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 
 from darkroom.scope import Scope
 from darkroom.trust.audit import DEFAULT_PERSONAL
 from darkroom.settings import Settings
 
-_POLICIES: dict[tuple, object] = {}
+_POLICIES: "OrderedDict[tuple, object]" = OrderedDict()
+KEEP_POLICIES = 4  # a loaded policy holds its lexicon index (about 300 MB); a process serves one data dir
 _POLICIES_LOCK = threading.Lock()
 # the words that fired are the user's: encrypted per subject like the prompt (the rule names stay readable)
 POLICY_PERSONAL = DEFAULT_PERSONAL | {"evidence", "hits", "concepts"}
@@ -60,6 +62,9 @@ def policy_for(settings: Settings):
     with _POLICIES_LOCK:  # one load also when a warm-up thread and a request ask at once
         if key not in _POLICIES:
             _POLICIES[key] = Policy.load(settings)
+            while len(_POLICIES) > KEEP_POLICIES:
+                _POLICIES.popitem(last=False)
+        _POLICIES.move_to_end(key)
         return _POLICIES[key]
 
 
