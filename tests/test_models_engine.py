@@ -72,6 +72,20 @@ def test_single_file_loads_offline_and_equals_the_original(family):
     assert np.array_equal(image(pipes["txt2img"]), image(tiny_pipeline(family)))
 
 
+@pytest.mark.parametrize("family", ["sd1", "sdxl"])
+def test_other_pipelines_keep_the_engines_dtype(family):
+    # diffusers' from_pipe casts every shared module to float32: a bfloat16 engine became float32
+    # while another job was denoising on it ("mat1 and mat2 must have the same dtype")
+    engine = load_engine(add_single(family), "cpu", torch.bfloat16)
+    base = engine.pipeline("txt2img")
+    for kind in ("img2img", "inpaint"):
+        pipe = engine.pipeline(kind)
+        assert pipe.unet.dtype == pipe.vae.dtype == pipe.text_encoder.dtype == torch.bfloat16, kind
+        if family == "sdxl":
+            assert pipe.config.force_zeros_for_empty_prompt == base.config.force_zeros_for_empty_prompt
+    assert all(p.dtype == torch.bfloat16 for p in engine.components["unet"].parameters())
+
+
 def test_tokenizers_pad_like_the_real_models():
     engine = get_engine(add_single("sdxl"), Settings())
     assert engine.components["tokenizer"].pad_token_id == 49407  # <|endoftext|>, as OpenAI CLIP

@@ -168,14 +168,11 @@ class Lab:
         self.made += len(pictures)
         return pictures, (ended or time.time()) - (started or time.time())
 
-    def run_all(self, runs: list[tuple[dict, Figure | None]], *, previews: bool = False, save: bool = True,
-                together: bool = True) -> Iterator[tuple[list, float]]:
+    def run_all(self, runs: list[tuple[dict, Figure | None]], *, previews: bool = False, save: bool = True
+                ) -> Iterator[tuple[list, float]]:
         """Several (recipe, figure) runs, queued now (the studio runs as many together as it has workers): each
         one's (pictures, seconds) in the order of `runs`, as it ends. Jobs still queued when the caller stops
-        or fails are cancelled. `together=False`: each run is queued when the one before it ended."""
-        if not together:
-            return (self.finish(self.start(recipe, figure=figure, previews=previews, save=save), figure)
-                    for recipe, figure in runs)
+        or fails are cancelled."""
         jobs = [(self.start(recipe, figure=figure, previews=previews, save=save), figure) for recipe, figure in runs]
         return self._finish_all(jobs)
 

@@ -90,11 +90,9 @@ def run(lab) -> None:
     runs = [(vae_step, vae)] + [(generate(prompt + tag, seed, steps), new) for tag in ("", lora) for seed in seeds]
     runs += [(generate(checks.prompt(scene) + tag, 300 + i, steps), old) for tag in ("", lora)
              for i, scene in enumerate(shown)]
-    # One job at a time: after train_lora in this process, two jobs at once failed with mixed dtypes
-    # ("Input type (c10::BFloat16) and bias type (float)"), reported; one by one they do not.
-    made = lab.run_all([(lab.recipe(step), figure) for step, figure in runs], together=False)
+    made = lab.run_all([(lab.recipe(step), figure) for step, figure in runs])
     measured = lab.run_all([(lab.recipe(generate(checks.prompt(scene) + tag, 304 + i, steps)), None)
-                            for tag in ("", lora) for i, scene in enumerate(rest)], save=False, together=False)
+                            for tag in ("", lora) for i, scene in enumerate(rest)], save=False)
     labels = ["through the VAE"] + [f"{tag}, seed {seed}" for tag in ("before", "after") for seed in seeds]
     labels += [f"{tag} LoRA" for tag in ("without", "with") for _ in shown]
     scenes_of = [None] * (1 + 2 * len(seeds)) + shown * 2

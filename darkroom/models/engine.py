@@ -1,7 +1,7 @@
 """An Engine is one loaded model: its diffusers components on one device, in one dtype.
 
 It hands out the txt2img, img2img and inpaint pipelines of its family; all of them share the
-same UNet, VAE, text encoder(s) and tokenizer(s) objects (`from_pipe`), so a model is in
+same UNet, VAE, text encoder(s) and tokenizer(s) objects (`Engine._build`), so a model is in
 memory once however many kinds of step use it. Loading never touches the network:
 
 * single files: ``from_single_file(path, config=<bundled config folder>)`` with tokenizers
@@ -26,6 +26,7 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 import torch  # noqa: E402
 
+from darkroom import imports  # noqa: E402
 from darkroom.errors import DarkroomError, InvalidParameter, ModelError  # noqa: E402
 from darkroom.models import detect  # noqa: E402
 from darkroom.models.hashing import sha256_model  # noqa: E402
@@ -178,9 +179,19 @@ def _quiet():
 
 
 def _pipeline_class(xl: bool, kind: str):
-    import diffusers
+    with imports.LOCK:
+        import diffusers
 
-    return getattr(diffusers, PIPELINES[xl][kind])
+        return getattr(diffusers, PIPELINES[xl][kind])
+
+
+def _import_classes() -> None:
+    """What a load imports lazily (the text encoders' classes, on first use), imported under
+    imports.LOCK: a load on one thread and the policy's sentence model on another at once."""
+    with imports.LOCK:
+        import transformers
+
+        transformers.CLIPTextModel, transformers.CLIPTextModelWithProjection  # noqa: B018
 
 
 def _load_single_file(entry: ModelEntry, dtype: torch.dtype, config_dir: Path | None = None):
@@ -255,6 +266,7 @@ def load_engine(entry: ModelEntry, device: str | torch.device | None = None, dty
             raise ModelError(f"model {entry.name!r} changed since it was added (sha256 {current[:10]}, "
                              f"registered {entry.sha256[:10]}); add it again with `darkroom models add`")
     try:
+        _import_classes()
         with _quiet():
             if entry.format == "single_file":
                 pipe = _load_single_file(entry, dtype, Path(config_dir) if config_dir else None)
@@ -335,23 +347,26 @@ class Engine:
             )
         with self._lock, _quiet():
             if kind not in self._pipelines:
-                pipe = _pipeline_class(self.is_xl, kind).from_pipe(self._base, scheduler=self._components["scheduler"])
-                pipe.set_progress_bar_config(disable=True)
-                self._pipelines[kind] = pipe
+                self._pipelines[kind] = self._build(_pipeline_class(self.is_xl, kind), self._components["scheduler"])
         return self._pipelines[kind]
 
     def view(self, kind: str, scheduler):
-        """A fresh pipeline of `kind` over the shared components, with its own `scheduler`.
+        """A fresh pipeline of `kind` over the shared components, with its own `scheduler`
+        (~2 ms). Nothing shared is changed, so concurrent calls are safe."""
+        return self._build(type(self.pipeline(kind)), scheduler)
 
-        Built directly from the components (a view costs ~2 ms; `from_pipe` ~17 ms and calls
-        `.to()` on every shared module). Nothing shared is changed, so concurrent calls are safe."""
-        base = self.pipeline(kind)
-        cls = type(base)
+    def _build(self, cls, scheduler):
+        """A `cls` pipeline over the shared components and the base pipeline's settings
+        (force_zeros_for_empty_prompt, ...). Not diffusers' `from_pipe`: it casts every shared
+        module to float32 (its default dtype), which turned a bfloat16 engine into float32 while
+        another job was denoising on it."""
         params = inspect.signature(cls.__init__).parameters
-        parts = {name: value for name, value in base.components.items() if name in params}
+        parts = {name: value for name, value in self._components.items() if name in params}
+        options = {name: value for name, value in self._base.config.items()
+                   if name in params and name not in parts and not name.startswith("_")}
         if "requires_safety_checker" in params:
-            parts["requires_safety_checker"] = False
-        pipe = cls(**{**parts, "scheduler": scheduler})
+            options["requires_safety_checker"] = False
+        pipe = cls(**{**parts, **options, "scheduler": scheduler})
         pipe.set_progress_bar_config(disable=True)
         return pipe
 

@@ -33,6 +33,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from darkroom import imports
 from darkroom.errors import ModelError, UnknownModel
 from darkroom.fsutil import write_atomic
 from darkroom.models import detect
@@ -511,6 +512,8 @@ class Adapters:
         while len(self._loaded) >= self.MAX_LOADED:
             old, _ = self._loaded.popitem(last=False)
             pipe.delete_adapters(old)
+        with imports.LOCK:  # diffusers imports peft (and peft transformers) on first use
+            import peft  # noqa: F401
         try:
             pipe.load_lora_weights(tensors, adapter_name=name)
         except Exception as err:  # noqa: BLE001 - diffusers/peft raise many kinds

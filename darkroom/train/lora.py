@@ -23,6 +23,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from darkroom import imports
 from darkroom.errors import InvalidParameter, ModelError
 from darkroom.fsutil import write_atomic
 from darkroom.settings import Settings
@@ -108,8 +109,9 @@ def train_lora(concept_or_folder: str | Path, out_path: str | Path, *, steps: in
                progress: Progress | None = None, settings: Settings | None = None) -> TrainResult:
     """Teach darkroom-mini a concept (a colour word from `data.NEW_COLORS`) or a folder of captioned
     pictures; write a kohya-format LoRA to `out_path` and return what happened."""
-    from diffusers import DDPMScheduler
-    from peft import LoraConfig
+    with imports.LOCK:
+        from diffusers import DDPMScheduler
+        from peft import LoraConfig
     from safetensors.torch import save
 
     _check(steps, rank, batch, images, lr)

