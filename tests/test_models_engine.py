@@ -84,6 +84,10 @@ def test_other_pipelines_keep_the_engines_dtype(family):
         if family == "sdxl":
             assert pipe.config.force_zeros_for_empty_prompt == base.config.force_zeros_for_empty_prompt
     assert all(p.dtype == torch.bfloat16 for p in engine.components["unet"].parameters())
+    # bf16 convolutions on a CPU run faster on channels-last weights (engine._channels_last)
+    for name in ("unet", "vae"):
+        weight = engine.components[name].get_submodule("conv_in" if name == "unet" else "decoder.conv_in").weight
+        assert weight.is_contiguous(memory_format=torch.channels_last), name
 
 
 def test_tokenizers_pad_like_the_real_models():

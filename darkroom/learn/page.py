@@ -49,7 +49,18 @@ def _write(path: Path, data: bytes) -> None:
 
 
 def _value(value) -> str:
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else str(value)
+    """A measured value as a person reads it: numbers to 3 digits, a dict as "key value · key value", a dict
+    or list of dicts one entry per line (numbers.json keeps every digit)."""
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    if isinstance(value, dict):
+        if any(isinstance(v, (dict, list)) for v in value.values()):
+            return "\n".join(f"{k}: {_value(v)}" for k, v in value.items())
+        return " · ".join(f"{k} {_value(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        nested = any(isinstance(v, (dict, list)) for v in value)
+        return ("\n" if nested else ", ").join(_value(v) for v in value)
+    return str(value)
 
 
 def _save(image: Image.Image, path: Path) -> str:
@@ -143,6 +154,7 @@ details pre {{ white-space: pre-wrap; word-break: break-all; font-size: 10px; ma
 .slider {{ display: grid; grid-template-columns: 12rem 3rem 8rem 8rem; gap: .5rem; align-items: center; }}
 .plot {{ max-width: 40rem; background: white; }} table {{ border-collapse: collapse; }}
 td, th {{ border: 1px solid #444; padding: .1rem .4rem; text-align: left; font-size: 13px; }}
+td {{ white-space: pre-line; }}
 </style></head><body>
 <h1>{title}</h1><p>{intro}</p>
 {body}

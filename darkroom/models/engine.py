@@ -273,6 +273,7 @@ def load_engine(entry: ModelEntry, device: str | torch.device | None = None, dty
             else:
                 pipe = _load_folder(entry, dtype)
             pipe.to(device)
+            _channels_last(pipe, device, dtype)
     except DarkroomError:
         raise
     except Exception as err:  # diffusers/transformers errors: one clear line, not a traceback
@@ -280,6 +281,18 @@ def load_engine(entry: ModelEntry, device: str | torch.device | None = None, dty
         raise ModelError(f"could not load model {entry.name!r} ({entry.path}): "
                          f"{err.__class__.__name__}: {message}"[:600]) from err
     return Engine(entry, pipe, device, dtype)
+
+
+def _channels_last(pipe, device: torch.device, dtype: torch.dtype) -> None:
+    """The UNet's and VAE's weights in channels-last layout where it pays: on a CPU in bfloat16, where
+    oneDNN's bf16 convolutions want it (SD1.5 at 512x512, one thread: a UNet call 10.4 -> 8.4 s, a VAE
+    decode 12.6 -> 9.0 s). In float32 the UNet gains nothing (18.8 vs 18.4 s), so float32 stays
+    bit-identical to plain diffusers. Convolutions follow the weights' layout; nothing else changes."""
+    if device.type == "cpu" and dtype == torch.bfloat16:
+        for name in ("unet", "vae"):
+            module = getattr(pipe, name, None)
+            if module is not None:
+                module.to(memory_format=torch.channels_last)
 
 
 # ---------------------------------------------------------------------------- the engine
