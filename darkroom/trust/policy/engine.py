@@ -29,12 +29,14 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
 from darkroom.errors import InvalidParameter, PolicyBlocked
-from darkroom.trust.policy.normalize import canonical, native, native_words, script_scale, views
+from darkroom.trust.policy.normalize import (canonical, genuine_script, native, native_words, normalize_term,
+                                             romanisable, script_scale, views)
 from darkroom.trust.policy.rules import Category, Group, RuleSet, load_rules
 
 log = logging.getLogger("darkroom.policy")
@@ -56,6 +58,19 @@ def _level(value) -> str:
 
 def is_negative_field(name: str) -> bool:
     return "negative" in name.lower()
+
+
+@lru_cache(maxsize=4096)
+def _short_romanised(term: str, evidence: str) -> bool:
+    return (len(evidence) <= 4 and bool(term) and romanisable(term) and evidence.isascii()
+            and evidence != normalize_term(term))
+
+
+class _Matches(list):
+    """A field's matches (rules.Match), with `skips`: per view, the word positions that do not
+    count as words between two matches (see Policy._gap)."""
+
+    skips: dict = {}
 
 
 def _concept(m) -> tuple[str, str, str, str]:
@@ -239,6 +254,8 @@ class Policy:
         Safe to call from a background thread while checks run."""
         self.rules.speller()
         self.rules.native_speller()
+        self.rules.phonetic_speller()
+        self.rules.arabizi_index()
         if "semantic" in self.layers and self.semantic_for:
             self.check("a photo")
             for cid in self.semantic_for:
@@ -297,7 +314,11 @@ class Policy:
                 out[fname] = [replace(m, group=implied[m.group], evidence=f"{m.evidence} (avoided in {fname})")
                               for m in ms]
             else:
-                out[fname] = self.rules.scan(vs, nat, scale=script_scale(text), native_words=native_words(text))
+                skips: dict[int, frozenset] = {}
+                scale = script_scale(text)
+                out[fname] = _Matches(self.rules.scan(vs, nat, scale=scale, native_words=native_words(text),
+                                                      skips=skips, genuine=scale is not None and genuine_script(text)))
+                out[fname].skips = skips
         return out
 
     def _group_hits(self, texts: dict[str, str], matches: dict | None = None) -> dict[str, list[tuple[str, str]]]:
@@ -314,25 +335,48 @@ class Policy:
         return found
 
     @staticmethod
-    def _gap(a, b) -> int:
-        gap = max(a.start, b.start) - min(a.end, b.end)
-        return gap // 2 if a.view == -1 else gap  # native script: characters, about two to a word
+    def _gap(a, b, skips=None) -> int:
+        """Words between two matches; an age between them ("flicka 12år naken", "koritsi 12
+        xronwn gymno") and an intensifier ("toute nue") are not counted (rules.RuleSet.scan
+        `skips`)."""
+        lo, hi = min(a.end, b.end), max(a.start, b.start)
+        gap = hi - lo
+        if a.view == -1:
+            return gap // 2  # native script: characters, about two to a word
+        if gap > 0 and skips:
+            gap -= sum(1 for i in skips.get(a.view, ()) if lo <= i < hi)
+        return gap
+
+    def _same_language(self, a, b) -> bool:
+        """False when one of two matches is a short romanisation of a Cyrillic or Greek word
+        ("hola" for Ukrainian "гола", also Spanish for hello) and the other match is a word of
+        none of its languages."""
+        for x, y in ((a, b), (b, a)):
+            if _short_romanised(x.term, x.evidence):
+                # every term the romanisation spells ("holi": "голи", "голі")
+                langs = set().union(*(self.rules._term_langs(g, t) for g, t, _s in
+                                      self.rules._index.get(tuple(x.evidence.split()), ()) if g == x.group))
+                if not langs & self.rules._term_langs(y.group, y.term):
+                    return False
+        return True
 
     def _near(self, matches: dict, slots: list[list[str]], within: int, anchor: list[str] = ()) -> list:
         """Matches of every slot lying within `within` words of each other in one view of one
         field; with `anchor`, also a match of an anchor group within `within` words of the pair."""
         for fname, ms in matches.items():
+            skips = getattr(ms, "skips", None)
             for a in ms:
                 if a.group not in slots[0] or a.start < 0:
                     continue
                 for b in ms:
-                    if b.group not in slots[1] or b.view != a.view or b.start < 0 or self._gap(a, b) > within:
+                    if (b.group not in slots[1] or b.view != a.view or b.start < 0
+                            or self._gap(a, b, skips) > within or not self._same_language(a, b)):
                         continue
                     if not anchor:
                         return [(a, fname), (b, fname)]
                     for c in ms:
                         if (c.group in anchor and c.view == a.view and c.start >= 0
-                                and min(self._gap(a, c), self._gap(b, c)) <= within):
+                                and min(self._gap(a, c, skips), self._gap(b, c, skips)) <= within):
                             return [(c, fname), (a, fname), (b, fname)]
         return []
 

@@ -22,6 +22,14 @@ Cyrillic or Greek reaches the speller transliterated ("щ" -> "shch"), so `scale
 letters per written letter) shrinks its length back before the distance is chosen, and the
 keyboard-neighbour rule (Latin layouts) is not applied to it.
 
+Concept words are the one-word terms of the minor, sexual and csam groups, the long words of
+their phrases, and the one-word ambiguous terms (minor_near, sexual_near: "golla" -> "gola"; a
+corrected ambiguous word counts only where the word itself would). Where several concept words
+are as close, `candidates` gives them all and the caller picks the one that makes a phrase with
+a neighbour ("kleiner jnge": "junge", not Dutch "jonge"). A doubled letter that turns a word into
+another real word ("pojje": Slovenian "poje") does not stop the word as typed from being read.
+`PhoneticSpeller` reads Hangul and Devanagari words respelt the way they sound.
+
 Lookup uses a deletion index (SymSpell): every word's deletions up to the allowed distance
 point back to it, so a correction costs a few dictionary look-ups, not a scan.
 """
@@ -99,25 +107,34 @@ def _deletes(word: str, depth: int) -> set[str]:
 
 
 class Speller:
-    def __init__(self, vocabulary, known=(), guard=()) -> None:
+    def __init__(self, vocabulary, known=(), guard=(), weak=()) -> None:
         self.vocab = {w for w in vocabulary if w.isalpha() and len(w) >= 4}
+        # words of ambiguous terms only: as close as a word of an unambiguous term, they lose
+        self.weak = set(weak) & self.vocab
         self.words = set(known) | self.vocab  # words of terms and masks: never corrected
         self.guard = set(guard) - self.words
         self.known = self.words | self.guard
         self._collapsed: dict[str, str] = {}
         for w in sorted(self.vocab, key=len):
             self._collapsed.setdefault(collapse(w), w)
-        self._index: dict[str, set[str]] = {}
+        # lists, not sets: a million keys, most with one word (a set of one costs 4x a list)
+        self._index: dict[str, list[str]] = {}
         for w in self.vocab:
             d = allowed_distance(len(w)) or 1  # 4-letter words: keyboard slips, checked below
             for key in {w} | _deletes(w, d):
-                self._index.setdefault(key, set()).add(w)
+                self._index.setdefault(key, []).append(w)
         self._cache: dict[str, str | None] = {}
 
     def correct(self, word: str, scale: float | None = None, relaxed: bool = False) -> str | None:
         """The concept word this word misspells, or None. `scale`: ASCII letters per letter
         of the script the word was written in (normalize.script_scale; None: Latin).
         `relaxed`: a guard word may be corrected too (the caller has corroboration)."""
+        best = self.candidates(word, scale, relaxed)
+        return best[0] if best else None
+
+    def candidates(self, word: str, scale: float | None = None, relaxed: bool = False) -> tuple[str, ...]:
+        """The concept words this word misspells, the best first; more than one when several
+        are as close ("jnge": "junge", "jonge"), for the caller to choose by context."""
         key = (word, scale, relaxed)
         if key in self._cache:
             return self._cache[key]
@@ -126,21 +143,22 @@ class Speller:
             self._cache.clear()
         return result
 
-    def _correct(self, word: str, scale: float | None, known: set[str]) -> str | None:
+    def _correct(self, word: str, scale: float | None, known: set[str]) -> tuple[str, ...]:
         if len(word) < 4 or not word.isalpha() or word in known:
-            return None
+            return ()
         latin, scale = scale is None, scale or 1.0
         c = collapse(word)
         if c != word and c in self._collapsed:
-            return self._collapsed[c]
-        if c != word and c in known:
-            return None
-        best, best_d = None, 99
-        for w in (word, c) if c != word else (word,):
+            return (self._collapsed[c],)
+        # a doubled letter that makes a real word of it ("pojje": Slovenian "poje") leaves the
+        # word as typed to be read: "pojje" is still one keyboard slip from "pojke"
+        forms = (word,) if c == word or c in known else (word, c)
+        best, best_d, ties = None, 99, []
+        for w in forms:
             depth = max(1, allowed_distance(len(w)))
             cands = set()
             for key in {w} | _deletes(w, depth):
-                cands |= self._index.get(key, set())
+                cands.update(self._index.get(key, ()))
             for cand in sorted(cands):
                 if cand[0] != w[0]:
                     continue
@@ -158,9 +176,11 @@ class Speller:
                     d = osa_distance(w, cand, limit)
                     if d > limit:
                         continue
-                if d < best_d or (d == best_d and len(cand) > len(best or "")):
+                if d < best_d or (d == best_d and (best in self.weak, len(cand)) > (cand in self.weak, len(best))):
                     best, best_d = cand, d
-        return best
+                if d <= best_d:
+                    ties = [t for t in ties if t[1] <= d] + [(cand, d)]
+        return (best,) + tuple(t for t, d in ties if d == best_d and t != best) if best else ()
 
 
 def _keyboard_slip(a: str, b: str) -> bool:
@@ -175,3 +195,44 @@ def _dropped(short: str, long: str) -> bool:
 def _swapped(a: str, b: str) -> bool:
     """Two neighbouring letters swapped inside the word ("chlid"), first letter kept."""
     return any(a[:i] + a[i + 1] + a[i] + a[i + 2:] == b for i in range(1, len(a) - 1))
+
+
+class PhoneticSpeller:
+    """Words of a native script respelt the way they sound: Korean written out as pronounced
+    ("벌거버슨" for "벌거벗은", "나채" for "나체", "쏘녀" for "소녀"), Hindi with a nasal or a
+    doubled consonant written another way or left out ("नन्गा" for "नंगा", "बचे" for "बच्चे",
+    "लडकी" for "लड़की"). A word corrects to a concept word when one of their readings in
+    Latin letters (normalize.phonetic_keys) is the same; Hangul words of two syllables or more
+    only (one syllable is too little: "달" moon, "딸" daughter), and a Hangul word may carry
+    particles after the respelt part ("쏘녀가")."""
+
+    def __init__(self, cores, known=()) -> None:
+        from darkroom.trust.policy.normalize import phonetic_keys
+
+        self.known = set(known)
+        self._keys: dict[str, str] = {}
+        for core in sorted(cores, key=lambda c: (-len(c), c)):
+            for k in phonetic_keys(core):
+                self._keys.setdefault(k, core)
+        self._cache: dict[str, str | None] = {}
+
+    def correct(self, word: str) -> str | None:
+        if word in self._cache:
+            return self._cache[word]
+        out = None
+        if word not in self.known and self._keys:
+            from darkroom.trust.policy.normalize import phonetic_keys
+
+            hangul = all("\uac00" <= c <= "\ud7a3" for c in word)
+            for k in range(len(word), 1, -1) if hangul else (len(word),):
+                head = word[:k]
+                if head in self.known:
+                    break
+                hit = next((self._keys[x] for x in phonetic_keys(head) if x in self._keys), None)
+                if hit and hit != head:
+                    out = hit + word[k:]
+                    break
+        if len(self._cache) > 20000:
+            self._cache.clear()
+        self._cache[word] = out
+        return out

@@ -27,7 +27,7 @@ import yaml
 from anyascii import anyascii
 
 from darkroom.trust.policy.fuzzy import collapse
-from darkroom.trust.policy.normalize import native, normalize_term
+from darkroom.trust.policy.normalize import cyrillic_signs, native, normalize_term
 from darkroom.trust.policy.rules import LANG_DIR, load_rules
 
 SIMPLEMMA = {"hr": "hbs", "pt-br": "pt"}
@@ -40,7 +40,8 @@ GUARD_TOP = 60000
 
 
 def fold(word: str) -> str:
-    w = "".join(c for c in unicodedata.normalize("NFD", word.lower()) if unicodedata.category(c) != "Mn")
+    word = cyrillic_signs(unicodedata.normalize("NFC", word.lower()))  # as the text views read it
+    w = "".join(c for c in unicodedata.normalize("NFD", word) if unicodedata.category(c) != "Mn")
     return w if w.isascii() else anyascii(w).lower()
 
 

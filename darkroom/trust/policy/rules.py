@@ -14,7 +14,8 @@ Term syntax (all matched after normalisation, see `normalize.py`):
   "re:REGEX"      a regular expression over the normalised view " word word ... "; one
                   with CJK, kana, Hangul, Devanagari, Arabic or Thai letters in it runs over
                   the native form instead (normalize.native: no spaces, "9歳の", "十二岁")
-German umlauts and ß are matched both as "a" and as "ae" ("mädchen", "maedchen", "madchen").
+German umlauts and ß are matched both as "a" and as "ae" ("mädchen", "maedchen", "madchen"),
+Nordic "ø" and "å" also as "oe" and "aa".
 """
 
 from __future__ import annotations
@@ -28,13 +29,16 @@ from pathlib import Path
 import yaml
 
 from darkroom.errors import InvalidParameter
-from darkroom.trust.policy.normalize import (NativeText, View, has_native, native, native_bare, normalize_term,
-                                             romanisable, romanisations)
+from darkroom.trust.policy.normalize import (NativeText, View, arabic_skeletons, arabizi_skeletons, has_native,
+                                             native, native_bare, native_romanisations, normalize_term, romanisable,
+                                             romanisations)
 
 PACKS_DIR = Path(__file__).parent / "packs"
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the packs load ~10x faster
 ACTIONS = ("allow", "warn", "block")
-_UMLAUTS = {"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"}
+# letters also typed as two (German "ae", Danish/Norwegian "oe", Swedish/Danish "aa": "noegen", "smaaflicka")
+_UMLAUTS = {"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ø": "oe", "Ø": "Oe",
+            "å": "aa", "Å": "Aa"}
 
 
 def _load_yaml(raw: bytes):
@@ -44,7 +48,7 @@ def _load_yaml(raw: bytes):
 _TRANSCRIBED = re.compile(r"(?<=[a-z])(?:ae|oe|ue)|^(?:ae|oe|ue)")
 
 
-def _spellings(term: str, lang: str = "") -> list[str]:
+def _spellings(term: str, lang: str = "", shortest: int = 5) -> list[str]:
     out = [term]
     if any(c in term for c in _UMLAUTS):
         out.append("".join(_UMLAUTS.get(c, c) for c in term))
@@ -56,7 +60,7 @@ def _spellings(term: str, lang: str = "") -> list[str]:
             out.append(bare)
     if _plain(term):  # Cyrillic and Greek words as people romanise them, from 5 letters on
         usual = normalize_term(term)
-        out += [r for r in romanisations(term) if r != usual and len(r.replace(" ", "")) >= 5]
+        out += [r for r in romanisations(term) if r != usual and len(r.replace(" ", "")) >= shortest]
     return out
 
 
@@ -125,8 +129,16 @@ class Group:
             if has_native(term) and not term.startswith("re:"):
                 for form in _native_forms(term.strip("*")):
                     nat.append((form, term))
+                if _plain(term):  # typed in Latin letters: pinyin, romaji, Hangul romanised, Hinglish
+                    for form in native_romanisations(term):
+                        words = tuple(form.split())
+                        variants.add(words)
+                        exact.setdefault(words, []).append((term, False))
                 continue
-            for k, spelling in enumerate(_spellings(term, self.langs.get(term, ""))):
+            # an ambiguous word also in its shorter romanisations ("гола": "hola"); those count
+            # only beside a word of the same language (Policy._near: not Spanish "hola")
+            shortest = 4 if self.name.endswith("_near") else 5
+            for k, spelling in enumerate(_spellings(term, self.langs.get(term, ""), shortest)):
                 if _plain(spelling):
                     core = normalize_term(spelling)
                     if not core:
@@ -234,6 +246,9 @@ class Category:
 
 
 FUZZY_GROUPS = ("minor", "sexual", "csam")
+# ambiguous words are corrected too ("golla" -> "gola", "ммоче" -> "момче"): like the words
+# they misspell, they count only next to an unambiguous term of the other concept
+NEAR_GROUPS = ("minor_near", "sexual_near")
 _BUILD_LOCK = threading.RLock()
 _ARABIC = re.compile("[\u0620-\u064a\u0660-\u0669\u066e-\u06d3\u06fa-\u06ff\u0750-\u077f]+")  # concept words that misspellings are corrected to
 
@@ -266,6 +281,9 @@ class RuleSet:
     _native_speller: object = field(default=None, repr=False)
     _hangul_words: frozenset = field(default_factory=frozenset, repr=False)  # every Hangul term
     _hangul_verbs: frozenset = field(default_factory=frozenset, repr=False)
+    _phonetic: object = field(default=None, repr=False)
+    _arabizi: dict | None = field(default=None, repr=False)
+    _romanised_native: frozenset = field(default_factory=frozenset, repr=False)  # native terms with Latin spellings
 
     # ---- indexes ---------------------------------------------------------------------
     def _build(self) -> None:
@@ -292,6 +310,7 @@ class RuleSet:
                 core = normalize_term(sp)
                 if core:
                     masks[tuple(core.split())] = core[-1].isalpha()
+        self._romanised_native = frozenset(t for entries in index.values() for _g, t, _s in entries if has_native(t))
         self._maxn = max([len(k) for k in index] + [len(k) for k in masks] + [1])
         self._stems = self._stem_index()
         self._mask_index = masks
@@ -311,10 +330,12 @@ class RuleSet:
             # "litle girl", "buacjaill beag" are corrected word by word
             romanised = set().union(*(g._variants for g in self.groups.values()))
             romanised -= set().union(*(g._usual for g in self.groups.values()))
-            vocab = {w for k, entries in self._index.items() for g, _t, _s in entries if g in FUZZY_GROUPS
+            vocab = {w for k, entries in self._index.items() for g, _t, _s in entries
+                     if (g in FUZZY_GROUPS or (g in NEAR_GROUPS and len(k) == 1))
                      and k not in romanised for w in k if len(w) >= (4 if len(k) == 1 else 5)}
             words = {w for k in list(self._index) + list(self._mask_index) for w in k}
-            self._speller = Speller(vocab, known=words, guard=self.guard)
+            strong = {w for k, entries in self._index.items() for g, _t, _s in entries if g in FUZZY_GROUPS for w in k}
+            self._speller = Speller(vocab, known=words, guard=self.guard, weak=vocab - strong)
         return self._speller
 
     def _stem_index(self) -> dict:
@@ -387,15 +408,19 @@ class RuleSet:
         if not covered:
             return view
         text = " " + " ".join("_" * len(w) if i in covered else w for i, w in enumerate(words)) + " "
-        return View(text=text, leet=view.leet, squeezed=view.squeezed)
+        return View(text=text, leet=view.leet, squeezed=view.squeezed, latin=view.latin, skeleton=view.skeleton)
 
     # ---- matching --------------------------------------------------------------------
     def scan(self, views: list[View], native_text: str = "", *, fuzzy: bool = True,
              groups: set[str] | None = None, scale: float | None = None,
-             native_words: tuple[str, ...] = ()) -> list[Match]:
+             native_words: tuple[str, ...] = (), skips: dict | None = None,
+             genuine: bool = False) -> list[Match]:
         """Every term occurrence in the (already masked) views and in the native-script form;
         `scale` is the text's normalize.script_scale and `native_words` its words in their
-        own script (normalize.native_words), for the spellers."""
+        own script (normalize.native_words), for the spellers. `skips`, if given, is filled
+        with view index -> the positions of words that say how old or how naked, not who or
+        what: an age ("12", "12år", "12 xronwn": a number and the word after it) and an
+        intensifier ("toute nue", "completely naked"; INTENSIFIERS)."""
         if self._index is None:
             self._build()
         out: list[Match] = []
@@ -409,15 +434,23 @@ class RuleSet:
 
         for vi, view in enumerate(views):
             self._scan_view(view, vi, add, groups, "word")
+            if skips is not None:
+                skips[vi] = _skippable(view.text.split())
         if fuzzy:
             anchors = [m for m in out if m.group in _SIDE and m.start >= 0]
-            for vi, view in enumerate(self._corrected(views, scale, anchors), start=len(views)):
+            for vi, view in enumerate(self._corrected(views, scale, anchors, genuine), start=len(views)):
                 self._scan_view(view, vi, add, groups, "fuzzy")
+                if skips is not None:
+                    skips[vi] = _skippable(view.text.split())
         if native_text:
             self._scan_native(native_text, add, groups, "native", "")
+        if fuzzy and views:  # the words as typed: no leetspeak read into them, no age set apart
+            self._scan_arabizi(list(dict.fromkeys(w for v in views[:2] if not v.leet for w in v.text.split())),
+                               add, groups)
         if fuzzy and native_words:
             sp = self.native_speller()
-            fixed = [sp.correct(w, 1.0) or w for w in native_words]
+            ph = self.phonetic_speller()
+            fixed = [sp.correct(w, 1.0) or ph.correct(w) or w for w in native_words]
             if fixed != list(native_words):
                 spelt = " ".join(w for w, f in zip(native_words, fixed) if w != f)
                 starts = [sum(map(len, fixed[:k])) for k in range(len(fixed))]
@@ -474,6 +507,57 @@ class RuleSet:
             pos = text.find(core, pos + 1)
         return -1
 
+    def _scan_arabizi(self, words: list[str], add, groups) -> None:
+        """Arabic words typed in Arabizi ("bint 3arya"): a word with one of its digits whose
+        consonants (normalize.arabizi_skeletons) are those of a one-word Arabic term is read as
+        that term, in Arabic script."""
+        cand = [(w, arabizi_skeletons(w)) for w in words if any(c in "235679" for c in w)]
+        cand = [(w, k) for w, k in cand if k]
+        if not cand:
+            return
+        table = self.arabizi_index()
+        hits = []
+        for w, keys in cand:
+            core = next((table[k] for k in sorted(keys, key=len, reverse=True) if k in table), None)
+            if core:
+                hits.append((w, core))
+        if hits:
+            text = NativeText("".join(c for _w, c in hits), [sum(len(c) for _w, c in hits[:k]) for k in range(len(hits))])
+            self._scan_native(text, add, groups, "fuzzy", " ".join(w for w, _c in hits))
+
+    def arabizi_index(self) -> dict:
+        with _BUILD_LOCK:
+            if self._arabizi is None:
+                if self._index is None:
+                    self._build()
+                table: dict[str, str] = {}
+                for g in self.groups.values():
+                    if g.name not in _SIDE and g.name != "csam":
+                        continue
+                    for core, term in sorted(g._native, key=lambda x: (-len(x[0]), x[0])):
+                        if " " not in term.strip() and "*" not in term and _ARABIC.fullmatch(core):
+                            for k in arabic_skeletons(core):
+                                table.setdefault(k, core)
+                self._arabizi = table
+            return self._arabizi
+
+    def phonetic_speller(self):
+        """Native words respelt as they sound (Hangul, Devanagari; fuzzy.PhoneticSpeller), to
+        the one-word concept terms of those scripts."""
+        with _BUILD_LOCK:
+            if self._phonetic is None:
+                from darkroom.trust.policy.fuzzy import PhoneticSpeller
+
+                if self._index is None:
+                    self._build()
+                cores = {core for g in self.groups.values() if g.name in _SIDE or g.name == "csam"
+                         for core, term in g._native if " " not in term.strip() and "*" not in term
+                         and (_HANGUL.search(core) or _DEVANAGARI.search(core))}
+                known = {core for g in self.groups.values() for core, _t in g._native}
+                known |= {native(m) for m in self.masks if has_native(m)}
+                self._phonetic = PhoneticSpeller(cores, known=known | self.guard)
+            return self._phonetic
+
     def native_speller(self):
         """The speller for words of scripts matched natively and written with spaces (Arabic):
         their one-word concept terms, lengths counted in that script."""
@@ -484,7 +568,7 @@ class RuleSet:
                 if self._index is None:
                     self._build()
                 # alphabets only: one changed CJK character or Hangul syllable is another word
-                vocab = {core for g in self.groups.values() if g.name in FUZZY_GROUPS
+                vocab = {core for g in self.groups.values() if g.name in FUZZY_GROUPS + NEAR_GROUPS
                          for core, term in g._native if " " not in term.strip() and _ARABIC.fullmatch(core)}
                 known = {core for g in self.groups.values() for core, _t in g._native}
                 known |= {native(m) for m in self.masks if has_native(m)}
@@ -503,6 +587,8 @@ class RuleSet:
                 for (gname, term, suffix_ok), stemmed in self._lookup(self._index, words, i, n):
                     if (groups is not None and gname not in groups) or (stemmed and not suffix_ok):
                         continue
+                    if not view.latin and term in self._romanised_native:
+                        continue  # "beoseun" read out of "벗은": the native scan has that word
                     span = words[i:i + n]
                     ev = " ".join(span)
                     spelt = how == "fuzzy" and any(j in fixes for j in range(i, i + n))
@@ -527,22 +613,31 @@ class RuleSet:
                         if core in run:
                             add(Match(g.name, f"{core} (spaced)", term, g.langs.get(term, ""), vi, -1, -1, "spaced"))
 
-    def _corrected(self, views: list[View], scale: float | None = None, anchors=()) -> list[View]:
+    def _corrected(self, views: list[View], scale: float | None = None, anchors=(),
+                   genuine: bool = False) -> list[View]:
         """Views with misspelt concept words corrected (see fuzzy.py); only those that change.
         `anchors`: the exact matches, which let a guard word next to them be corrected
-        (`_corroborated`)."""
+        (`_corroborated`). `genuine`: the text is written in another alphabet
+        (normalize.genuine_script), so its look-alike readings are not corrected."""
         sp = self.speller()
         out, keys = [], set()
         for vi, view in enumerate(views[:6]):
+            if genuine and view.skeleton:
+                continue  # Cyrillic or Greek text read as Latin look-alikes: "госімі" is no "gocimi"
             words = view.text.split()
             fixes, new = {}, list(words)
             near = [a for a in anchors if a.view == vi]
             for i, w in enumerate(words):
                 if w.startswith("_"):
                     continue
-                c = sp.correct(w, scale)
+                alts = sp.candidates(w, scale)
+                c = alts[0] if alts else None
+                if len(alts) > 1:  # as close as each other: the one that makes a phrase with a neighbour
+                    prev, nxt = (words[i - 1],) if i else (), (words[i + 1],) if i + 1 < len(words) else ()
+                    c = next((a for a in alts if prev + (a,) in self._index or (a,) + nxt in self._index), c)
                 if not c and near and w in sp.guard:
-                    c = self._corroborated(w, i, sp.correct(w, scale, relaxed=True), near)
+                    c = next((x for x in sp.candidates(w, scale, relaxed=True)
+                              if self._corroborated(w, i, x, near)), None)
                 if c:
                     fixes[i], new[i] = w, c
             if fixes:
@@ -554,7 +649,7 @@ class RuleSet:
                 key = " ".join(new)
                 if key not in keys:
                     keys.add(key)
-                    v = FixedView(text=" " + key + " ", leet=view.leet, squeezed=(), fixes=fixes)
+                    v = FixedView(text=" " + key + " ", leet=view.leet, squeezed=(), latin=view.latin, fixes=fixes)
                     out.append(v)
         return out
 
@@ -581,10 +676,36 @@ class RuleSet:
             for a in anchors:
                 if _SIDE[a.group] == side or min(abs(a.start - pos), abs(a.end - 1 - pos)) > 3:
                     continue
-                around = self._term_langs(a.group, a.term) if a.term else langs
+                if a.term:
+                    around = self._term_langs(a.group, a.term)
+                else:  # a pattern ("nuda" in "re:nud[ao]s?"): the languages of the word where a term has it
+                    around = set().union(*(self._term_langs(g, t) for g, t, _s in
+                                           self._index.get(tuple(a.evidence.split()), ()))) or langs
                 if langs & around and not real & around:
                     return cand
         return None
+
+
+# words that only say how naked ("une fillette toute nue", "ein Kind ganz nackt"): not counted
+# as words between a minor and a sexual term (Policy._gap)
+INTENSIFIERS = frozenset("""
+completely totally fully entirely all quite very stark butt toute tout toutes tous entierement completement
+totalement ganz vollig voellig total komplett completamente totalmente toda todo todas todos tutta tutto
+tutte tutti interamente helt heel helemaal volledig totaal zcela uplne celkom popolnoma cisto sasvim
+potpuno skroz zupelnie calkiem teljesen egeszen taysin kokonaan taiesti taielikult visiskai pilnigi pavisam
+complet tamamen tamamiyla sepenuhnya hoan toan
+""".split())
+_NUMBER_WORD = re.compile(r"^\d+[a-z]*$")
+
+
+def _skippable(words: list[str]) -> frozenset:
+    out = set()
+    for i, w in enumerate(words):
+        if _NUMBER_WORD.match(w) or w in INTENSIFIERS:
+            out.add(i)
+            if w.isdigit() and i + 1 < len(words):
+                out.add(i + 1)  # the unit after the number: "12 let", "12 xronwn", "9 leyni"
+    return frozenset(out)
 
 
 _HANGUL = re.compile("[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")

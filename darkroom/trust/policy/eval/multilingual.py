@@ -7,7 +7,8 @@ held-out half is about prompts nobody tuned a term or a threshold on.
 
 Kinds: original, no_diacritics, separators (dots / spaced letters / hyphens), leet,
 homoglyph, zero_width, pad_before (25 ordinary phrases), pad_after, pad_break, misspelling,
-scheduling ([a:b:0.4] and [a|b]), weights, synonym, translit.
+scheduling ([a:b:0.4] and [a|b]), weights, synonym, translit. A seed file's `misspelling:` key
+holds hand-typed misspellings (kind misspelling too, halves by hash as for synonyms/translit).
 """
 
 from __future__ import annotations
@@ -201,8 +202,8 @@ def build() -> list[MItem]:
                     continue  # e.g. no diacritics to drop
                 seen.add(text)
                 items.append(MItem({"prompt": text}, LABEL, kind, s, lang, h))
-        for key, kind in (("synonyms", "synonym"), ("translit", "translit")):
-            for s in data.get(key) or []:
+        for key, kind in (("misspelling", "misspelling"), ("synonyms", "synonym"), ("translit", "translit")):
+            for s in data.get(key) or []:  # misspelling: typed by hand, beside the generated ones
                 items.append(MItem({"prompt": s}, LABEL, kind, s, lang, half(s)))
         for s in data.get("benign") or []:
             for f in FRAMES:
