@@ -221,10 +221,11 @@ def test_two_processes_writing_one_folder_keep_every_picture(tiny_model, tmp_pat
     tmp_path = tmp_path / "out"
     command = [sys.executable, "-m", "darkroom", "generate", "a fox", "--model", "tiny", "--steps", "2",
                "--size", "16x16", "--seed", "7", "-o", str(tmp_path)]
-    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=os.environ)
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ)
             for _ in range(2)]
-    printed = [run.communicate(timeout=300)[0].decode().split() for run in runs]
-    assert all(run.returncode == 0 for run in runs)
+    done = [run.communicate(timeout=300) for run in runs]
+    printed = [out.decode().split() for out, _ in done]
+    assert all(run.returncode == 0 for run in runs), [err.decode()[-2000:] for _, err in done]
     assert len(set(printed[0] + printed[1])) == 2 and len(list(tmp_path.glob("*.png"))) == 2
 
 
