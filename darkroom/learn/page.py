@@ -54,13 +54,14 @@ def _value(value) -> str:
     if isinstance(value, float):
         return f"{value:.3g}"
     if isinstance(value, dict):
-        if any(isinstance(v, (dict, list)) for v in value.values()):
-            return "\n".join(f"{k}: {_value(v)}" for k, v in value.items())
-        return " · ".join(f"{k} {_value(v)}" for k, v in value.items())
+        return ("\n" if _nested(value.values()) else " · ").join(f"{k}: {_value(v)}" for k, v in value.items())
     if isinstance(value, (list, tuple)):
-        nested = any(isinstance(v, (dict, list)) for v in value)
-        return ("\n" if nested else ", ").join(_value(v) for v in value)
+        return ("\n" if _nested(value) else ", ").join(_value(v) for v in value)
     return str(value)
+
+
+def _nested(values) -> bool:
+    return any(isinstance(v, dict) or (isinstance(v, (list, tuple)) and _nested(v)) for v in values)
 
 
 def _save(image: Image.Image, path: Path) -> str:

@@ -637,12 +637,6 @@ def _pinyin(word: str) -> list[str]:
     return forms
 
 
-_KANA_ROMAJI = dict(zip(
-    "あいうえおかきくけこがぎぐげごさしすせそざじずぜぞたちつてとだぢづでどなにぬねのはひふへほ"
-    "ばびぶべぼぱぴぷぺぽまみむめもやゆよらりるれろわゐゑをんゔぁぃぅぇぉゎ",
-    "a i u e o ka ki ku ke ko ga gi gu ge go sa shi su se so za ji zu ze zo ta chi tsu te to "
-    "da ji zu de do na ni nu ne no ha hi fu he ho ba bi bu be bo pa pi pu pe po ma mi mu me mo "
-    "ya yu yo ra ri ru re ro wa i e o n vu a i u e o wa".split()))
 _KUNREI = [("shi", "si"), ("chi", "ti"), ("tsu", "tu"), ("fu", "hu"), ("ji", "zi"), ("sh", "sy"),
            ("ch", "ty"), ("j", "zy")]
 
@@ -667,8 +661,8 @@ def _romaji(word: str) -> list[str]:
             if out:
                 out[-1] += out[-1][-1]
             continue
-        r = _KANA_ROMAJI.get(c)
-        if r is None:
+        r = anyascii(c).lower() if "\u3041" <= c <= "\u3094" else ""  # Hepburn, as anyascii reads kana
+        if not r:
             return []
         if double:
             r = ("t" + r) if r.startswith("ch") else r[0] + r
