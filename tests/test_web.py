@@ -89,6 +89,15 @@ def generate(page, prompt="a red circle, blue sky", *, batch=2, steps=6, seed=7)
     page.locator("#gen-prompt").press("Control+Enter")
 
 
+WATCH_LIVE_FRAMES = """() => {
+    window.liveFrames = 0;
+    new MutationObserver(records => {
+        for (const r of records)
+            if (r.target.matches?.('#frames .frame img') && r.target.src.startsWith('data:image/png')) window.liveFrames++;
+    }).observe(document.getElementById('frames'), {subtree: true, attributes: true, attributeFilter: ['src']});
+}"""
+
+
 def wait_for_sheet(page, count):
     page.wait_for_selector(f"#frames .frame[data-sha] >> nth={count - 1}")
     page.wait_for_selector("#progress-status:has-text('Done')")
@@ -108,13 +117,14 @@ def test_a_batch_fills_the_contact_sheet_with_live_previews_and_one_is_kept(page
     assert page.locator(".field-prompt .hl-weight").count() == 1
     assert page.locator(".field-prompt .chunk").count() == 2
 
+    page.evaluate(WATCH_LIVE_FRAMES)
     generate(page, "a (red:1.2) circle BREAK blue sky", batch=3, steps=8)
     page.wait_for_selector("#preview-xt[src^='data:image/png']")
     page.wait_for_selector("#preview-x0[src^='data:image/png']")
     # the job in the queue: running, or already done when the previews came late (a race under load)
     page.wait_for_selector("#queue li[data-state=running], #queue li[data-state=done]")
-    page.wait_for_selector("#frames .frame img[src^='data:image/png']")  # live x0 in the sheet's frame
     wait_for_sheet(page, 3)
+    assert page.evaluate("window.liveFrames") > 0  # a frame showed the live x0 before its picture came
     assert page.locator("#frames .frame").count() == 3
     sha = page.locator("#frames .frame >> nth=1").get_attribute("data-sha")
     keep = page.locator("#frames .frame >> nth=1 >> button.keep")
