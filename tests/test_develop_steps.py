@@ -253,3 +253,49 @@ def test_input_paths_are_recorded_by_content(tiny_model, tmp_path):
     (made,) = run(Img2ImgStep(image=str(tmp_path / "in.png"), prompt="a fox", denoise=0.5, steps=2, seed=1))
     ref = made.recipe.steps[0].image
     assert ref.startswith("sha256:") and Library(Settings()).get(ref).kind == "input"
+
+
+# ---------------------------------------------------------------------------- guidance for a share of the steps
+@pytest.fixture
+def unet_batches():
+    """The batch size of every UNet call (2 with guidance: unconditional and conditional)."""
+    from diffusers import UNet2DConditionModel
+
+    seen = []
+    hook = torch.nn.modules.module.register_module_forward_pre_hook(
+        lambda module, args: seen.append(args[0].shape[0]) if isinstance(module, UNet2DConditionModel) else None)
+    yield seen
+    hook.remove()
+
+
+def test_guidance_stops_after_its_share_of_the_steps_and_later_passes_inherit_it(tiny_model, unet_batches):
+    first = GenerateStep(prompt="a red fox in snow", seed=3, steps=4, width=32, height=32, cfg_until=0.5,
+                         feature_cache=2)
+    zone = EllipseZone(x=6, y=6, width=16, height=14)
+    steps = (first, HiresStep(scale=1, steps=3, denoise=0.5), InpaintStep(zone=zone, steps=4, denoise=1.0))
+    pictures = run(*steps)
+    assert unet_batches == [2, 2, 1, 1] + [2, 2, 1] + [2, 2, 1, 1]  # round(0.5 x 3) = 2 guided steps
+    final = pictures[-1]
+    assert final.recipe.steps[0].cfg_until == final.recipe.steps[2].cfg_until == 0.5  # recorded as resolved
+    assert "cfg_until" not in Recipe(model=ModelRef(name="tiny"), steps=[gen()]).canonical_json()
+    again = run(*Recipe.parse(final.recipe.canonical_json()).steps)
+    assert np.array_equal(arr(again[-1].image), arr(final.image))
+    guided = run(first.model_copy(update={"cfg_until": 1.0}), *steps[1:])
+    assert not np.array_equal(arr(guided[0].image), arr(pictures[0].image))
+
+
+def test_guidance_share_on_a_nine_channel_inpainting_model(tiny_inpaint_dir, tmp_path, unet_batches):
+    assert main(["models", "add", str(tiny_inpaint_dir), "--name", "tiny-inpaint"]) == 0
+    ref = library_input(smooth_picture(), tmp_path)
+    step = InpaintStep(image=ref, prompt="a hat", zone=EllipseZone(x=6, y=6, width=20, height=18), steps=4,
+                       denoise=1.0, seed=5, cfg_until=0.25)
+    (painted,) = run(step, model="tiny-inpaint", load_input=loader())
+    assert unet_batches == [2, 1, 1, 1]
+    soft = soft_mask_of(step)
+    assert np.array_equal(arr(painted.image)[soft == 0], arr(smooth_picture())[soft == 0])
+
+
+@pytest.mark.parametrize("value", [0, -0.5, 1.5, "nan", "half"])
+def test_a_guidance_share_out_of_range_is_refused(value):
+    with pytest.raises(InvalidParameter, match="cfg_until"):
+        Recipe.parse({"model": {"name": "m"}, "steps": [{"op": "generate", "prompt": "a", "cfg_until": value}]})

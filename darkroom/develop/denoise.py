@@ -38,6 +38,13 @@ class Pass:
     token_merge: float = 0.0  # merge this share of the tokens in the full-resolution self-attentions (ToMe)
     quantize: str = "off"  # "int8": the UNet's Linear layers in int8 (quantize.py)
     unet_tile: int = 0  # run the UNet in overlapping windows of this many latent pixels (0: whole; unettiles.py)
+    cfg_until: float = 1.0  # share of the steps with guidance; the rest run the conditional half alone
+
+
+def speed(step) -> dict:
+    """A step's speed options as Pass fields (a pass step's empty ones: off)."""
+    return dict(feature_cache=step.feature_cache or 0, token_merge=step.token_merge or 0,
+                quantize=step.quantize or "off", cfg_until=step.cfg_until or 1.0)
 
 
 @dataclass
@@ -74,9 +81,11 @@ def denoise(engine, p: Pass, observe: Observer | None = None) -> torch.Tensor:
         from darkroom.develop.featurecache import cached_unet
 
         pipe.register_modules(unet=cached_unet(pipe.unet, p.feature_cache))
-    watch = _Watch(scheduler, observe)
+    watch = _Watch(scheduler, observe, p.cfg_until)
     kwargs = dict(**p.embeds, num_inference_steps=p.steps, guidance_scale=p.cfg, generator=p.generator,
                   output_type="latent", callback_on_step_end=watch.step_end)
+    if p.cfg_until < 1.0:
+        kwargs.update(callback_on_step_end_tensor_inputs=list(pipe._callback_tensor_inputs))
     if p.kind == "txt2img":
         kwargs.update(width=p.width, height=p.height)
     else:
@@ -89,8 +98,8 @@ def denoise(engine, p: Pass, observe: Observer | None = None) -> torch.Tensor:
 class _Watch:
     """Reports each step to the observer; keeps what predicted x0 needs from the scheduler's last step."""
 
-    def __init__(self, scheduler, observe: Observer | None):
-        self.scheduler, self.observe = scheduler, observe
+    def __init__(self, scheduler, observe: Observer | None, cfg_until: float = 1.0):
+        self.scheduler, self.observe, self.cfg_until = scheduler, observe, cfg_until
         self.last: tuple | None = None
         if observe is not None:
             self._step = scheduler.step
@@ -115,4 +124,21 @@ class _Watch:
         if self.observe is not None:
             self.observe(DenoiseStep(step=index + 1, total=pipe.num_timesteps, latents=callback_kwargs["latents"],
                                      x0=self.x0))
+        if index + 1 == guided_steps(self.cfg_until, pipe.num_timesteps) and pipe.do_classifier_free_guidance:
+            callback_kwargs = _without_guidance(pipe, callback_kwargs)
         return callback_kwargs
+
+
+def guided_steps(cfg_until: float, total: int) -> int:
+    """How many of `total` steps run with guidance: at least one."""
+    return max(1, round(cfg_until * total))
+
+
+def _without_guidance(pipe, tensors: dict) -> dict:
+    """The remaining steps follow the prompt alone: guidance off, and of every tensor that the
+    pipeline doubled for it ([unconditional, conditional]: embeddings, SDXL's added conditions,
+    an inpainting mask) the conditional half."""
+    pipe._guidance_scale = 0.0
+    batch = tensors["latents"].shape[0]
+    return {name: t.chunk(2)[1] if isinstance(t, torch.Tensor) and t.shape[:1] == (2 * batch,) else t
+            for name, t in tensors.items()}

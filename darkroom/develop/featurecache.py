@@ -29,6 +29,8 @@ class _State:
         self.interval, self.calls, self.full, self.deep = interval, 0, True, None
 
     def begin(self, batch: int) -> None:
+        if self.deep is not None and self.deep.shape[0] == 2 * batch:
+            self.deep = self.deep.chunk(2)[1]  # guidance stopped (denoise.cfg_until): the conditional half
         stale = self.deep is None or self.deep.shape[0] != batch
         self.full = stale or self.calls % self.interval == 0
         self.calls += 1

@@ -135,6 +135,7 @@ ClipSkip = Annotated[int, Field(ge=1, le=12)]
 MaskBlur = Annotated[int, Field(ge=0, le=64)]
 FeatureCache = Annotated[int, Field(ge=0, le=10)]
 TokenMerge = Annotated[float, Field(ge=0.0, le=0.75)]
+CfgUntil = Annotated[float, Field(gt=0.0, le=1.0)]
 Quantize = Literal["off", "int8"]
 Side = multiple_of_8(8, MAX_SIDE)
 ImageRef = Annotated[str, AfterValidator(_check_input_ref)]
@@ -169,6 +170,10 @@ class PassStep(StepModel):
         None, exclude_if=lambda value: value is None,
         en="int8 quantization of the UNet's Linear layers; empty: the previous step's.",
         de="int8-Quantisierung der Linear-Schichten des UNet; leer: die des vorigen Schritts.")
+    cfg_until: CfgUntil | None = param(
+        None, exclude_if=lambda value: value is None,
+        en="Share of the steps run with guidance (CFG); empty: the previous step's.",
+        de="Anteil der Schritte mit Prompt-Führung (CFG); leer: der des vorigen Schritts.")
 
 
 class ImageStep(PassStep):

@@ -17,6 +17,7 @@ from darkroom.develop.fields import (
     MAX_PIXELS,
     MAX_SEED,
     Cfg,
+    CfgUntil,
     ClipSkip,
     FeatureCache,
     Sampler,
@@ -69,6 +70,12 @@ class GenerateStep(StepModel):
         "(0.5 is tomesd's default); 0: off.",
         de="Token Merging (ToMe): Anteil der Tokens, die vor der Self-Attention in voller Auflösung "
         "zusammengeführt werden (0,5 ist der Standard von tomesd); 0: aus.")
+    cfg_until: CfgUntil = param(
+        1.0, exclude_if=lambda value: value == 1.0,
+        en="Share of the steps run with guidance (CFG); the steps after it follow the prompt alone and run "
+        "the UNet once instead of twice (0.5: about 1.3x faster, less contrast in fine detail); 1: every step.",
+        de="Anteil der Schritte mit Prompt-Führung (CFG); die Schritte danach folgen nur dem Prompt und rechnen "
+        "das UNet einmal statt zweimal (0,5: etwa 1,3x schneller, weniger Kontrast im Detail); 1: jeder Schritt.")
     quantize: Quantize = param(
         "off", exclude_if=lambda value: value == "off",
         en="int8: the UNet's Linear layers compute in int8 (dynamic quantization; CPU, float32 only); "
@@ -114,14 +121,13 @@ def noise_generator(seed: int) -> torch.Generator:
 def run_generate(ctx: RunContext, step: GenerateStep) -> Frame:
     """Make the image (and its latents, for a latent hires fix) of one resolved, single-image step."""
     from darkroom.develop.context import Frame
-    from darkroom.develop.denoise import Pass, denoise
+    from darkroom.develop.denoise import Pass, denoise, speed
     from darkroom.develop.latents import decode
 
     latents = denoise(ctx.engine, Pass(
         "txt2img", sampler=step.sampler, steps=step.steps, cfg=step.cfg,
         embeds=ctx.encode(step.prompt, step.negative_prompt, step.clip_skip),
-        generator=noise_generator(step.seed), width=step.width, height=step.height,
-        feature_cache=step.feature_cache, token_merge=step.token_merge, quantize=step.quantize), ctx.observe)
+        generator=noise_generator(step.seed), width=step.width, height=step.height, **speed(step)), ctx.observe)
     return Frame(image=decode(ctx.engine, latents), latents=latents)
 
 

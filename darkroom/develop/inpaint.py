@@ -149,7 +149,7 @@ def repaint(ctx: RunContext, step: ImageStep, source: Image.Image, soft: np.ndar
     from PIL import Image
 
     from darkroom.develop import masks
-    from darkroom.develop.denoise import Pass, denoise
+    from darkroom.develop.denoise import Pass, denoise, speed
     from darkroom.develop.generate import noise_generator
     from darkroom.develop.latents import decode, encode, encode_tensor, pixels_to_tensor, wants_tiling
 
@@ -182,8 +182,7 @@ def repaint(ctx: RunContext, step: ImageStep, source: Image.Image, soft: np.ndar
         "inpaint", sampler=step.sampler, steps=step.steps, cfg=step.cfg,
         embeds=ctx.encode(step.prompt, step.negative_prompt, step.clip_skip), generator=generator,
         width=proc_w, height=proc_h, latents=latents, strength=step.denoise, mask=crop_mask,
-        masked_latents=masked_latents, feature_cache=step.feature_cache or 0,
-        token_merge=step.token_merge or 0, quantize=step.quantize or "off"), ctx.observe)
+        masked_latents=masked_latents, **speed(step)), ctx.observe)
     painted = decode(engine, latents, tiled)
     x1, y1, x2, y2 = region
     if painted.size != (x2 - x1, y2 - y1):

@@ -7,13 +7,14 @@ import random
 import torch
 
 from darkroom.develop.context import RunContext
-from darkroom.develop.denoise import Pass, denoise
+from darkroom.develop.denoise import Pass, denoise, speed
 from darkroom.develop.generate import noise_generator
 from darkroom.develop.recipe import MAX_SEED, GenerateStep, PassStep
 from darkroom.errors import InvalidParameter
 
 INHERITED = ("prompt", "negative_prompt", "cfg", "sampler", "clip_skip", "feature_cache", "token_merge",
-             "quantize")
+             "quantize", "cfg_until")
+_OFF = {"token_merge": 0, "quantize": "off", "cfg_until": 1.0}  # inherited, these stay empty: older recipes keep their JSON
 _DEFAULTS = {name: GenerateStep.model_fields[name].default for name in (*INHERITED, "steps") if name != "prompt"}
 _DEFAULTS["prompt"] = None
 
@@ -29,9 +30,9 @@ def inherit(step: PassStep, previous: list, index: int, batch_index: int, *, ste
         if getattr(step, name) is None:
             update[name] = next((getattr(p, name) for p in reversed(previous) if getattr(p, name, None) is not None),
                                 _DEFAULTS[name])
-    for name in ("token_merge", "quantize"):
-        if update.get(name, 1) in (0, "off"):
-            del update[name]  # an inherited "off" stays empty: recipes without it keep their JSON
+    for name, off in _OFF.items():
+        if name in update and update[name] == off:
+            del update[name]
     if update.get("prompt") is None and step.prompt is None:
         raise InvalidParameter(f"steps[{index}].prompt: no earlier step has a prompt; give this step one")
     if "steps" in type(step).model_fields and getattr(step, "steps") is None:
@@ -70,6 +71,5 @@ def img2img_latents(ctx: RunContext, latents: torch.Tensor, step, *, strength: f
     return denoise(ctx.engine, Pass(
         "img2img", sampler=step.sampler, steps=schedule, cfg=step.cfg,
         embeds=ctx.encode(step.prompt, step.negative_prompt, step.clip_skip),
-        generator=noise_generator(step.seed), latents=latents, strength=strength,
-        feature_cache=step.feature_cache or 0, token_merge=step.token_merge or 0,
-        quantize=step.quantize or "off", unet_tile=unet_tile), ctx.observe)
+        generator=noise_generator(step.seed), latents=latents, strength=strength, unet_tile=unet_tile,
+        **speed(step)), ctx.observe)

@@ -125,7 +125,7 @@ export default {
   "evf.name": "Name", "evf.device": "Gerät", "evf.dtype": "dtype", "evf.seconds": "Sekunden", "evf.kind": "Art", "evf.format": "Format",
   "evf.error": "Fehler", "evf.pictures_saved": "gespeicherte Bilder", "evf.actor": "von", "evf.watermark_status": "Wasserzeichen",
   "act.allow": "erlaubt", "act.warn": "gewarnt", "act.block": "blockiert",
-  "field.token_merge": "Token-Zusammen\u00adführung", "field.unet_tiling": "UNet-Kacheln", "nav.learn": "Lernmodus", "nav.learnHint": "Lektionen: was jeder Schritt einer Diffusion tut",
+  "field.token_merge": "Token-Zusammen\u00adführung", "field.cfg_until": "Anteil mit Führung", "field.unet_tiling": "UNet-Kacheln", "nav.learn": "Lernmodus", "nav.learnHint": "Lektionen: was jeder Schritt einer Diffusion tut",
   "file.choose": "Datei wählen…",
   "enum.inpaint_area.whole": "ganzes Bild", "enum.inpaint_area.masked": "nur maskiert",
   "enum.masked_content.original": "Original", "enum.masked_content.fill": "Füllung", "enum.masked_content.latent noise": "Latent-Rauschen", "enum.masked_content.latent nothing": "Latent leer",

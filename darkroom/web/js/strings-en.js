@@ -122,7 +122,7 @@ export default {
   "evf.name": "name", "evf.device": "device", "evf.dtype": "dtype", "evf.seconds": "seconds", "evf.kind": "kind", "evf.format": "format",
   "evf.error": "error", "evf.pictures_saved": "pictures saved", "evf.actor": "by", "evf.watermark_status": "watermark",
   "act.allow": "allowed", "act.warn": "warned", "act.block": "blocked",
-  "field.token_merge": "Token merge", "field.unet_tiling": "UNet tiling", "nav.learn": "Learning mode", "nav.learnHint": "Lessons: what each step of a diffusion does",
+  "field.token_merge": "Token merge", "field.cfg_until": "Guided share", "field.unet_tiling": "UNet tiling", "nav.learn": "Learning mode", "nav.learnHint": "Lessons: what each step of a diffusion does",
   "file.choose": "Choose a file…",
   "enum.inpaint_area.whole": "whole picture", "enum.inpaint_area.masked": "only masked",
   "enum.masked_content.original": "original", "enum.masked_content.fill": "fill", "enum.masked_content.latent noise": "latent noise", "enum.masked_content.latent nothing": "latent nothing",
