@@ -1,6 +1,7 @@
 """Fast on a CPU: precision selection and its replay, feature caching, the LCM sampler, the fast preset,
 automatic VAE tiling. (Speed itself is measured by benchmarks/cpu_speed.py, never asserted here.)"""
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ from darkroom.cli import build_parser
 from darkroom.develop.featurecache import cached_unet
 from darkroom.develop.recipe import Recipe, Runtime
 from darkroom.errors import InvalidParameter
-from darkroom.models.engine import cpu_has_bf16, dtype_for_recipe, resolve_dtype
+from darkroom.models.engine import cpu_has_bf16, cpu_prefers_bf16, dtype_for_recipe, resolve_dtype
 from darkroom.settings import Settings
 from darkroom.studio import Studio
 
@@ -46,8 +47,31 @@ def test_bf16_hardware_probe_agrees_with_the_cpu_flags():
     if flags is None:
         pytest.skip("no /proc/cpuinfo")
     assert cpu_has_bf16() == bool({"avx512_bf16", "amx_bf16"} & set(flags))
-    assert resolve_dtype("auto", torch.device("cpu")) == (torch.bfloat16 if cpu_has_bf16() else torch.float32)
+    assert resolve_dtype("auto", torch.device("cpu")) == (torch.bfloat16 if cpu_prefers_bf16() else torch.float32)
     assert resolve_dtype("auto", torch.device("cuda")) == torch.float16
+
+
+def test_auto_takes_bf16_only_where_it_measured_faster(monkeypatch):
+    import darkroom.models.engine as engine_module
+
+    real_conv = torch.nn.Conv2d.forward
+
+    def conv(slow):
+        def forward(self, x):
+            if x.dtype == slow:
+                time.sleep(0.02)
+            return real_conv(self, x)
+        return forward
+
+    monkeypatch.setattr(engine_module, "cpu_has_bf16", lambda: True)
+    for slow, expected in ((torch.bfloat16, False), (torch.float32, True)):
+        engine_module.cpu_prefers_bf16.cache_clear()
+        monkeypatch.setattr(torch.nn.Conv2d, "forward", conv(slow))
+        assert engine_module.cpu_prefers_bf16() is expected
+    engine_module.cpu_prefers_bf16.cache_clear()
+    monkeypatch.setattr(engine_module, "cpu_has_bf16", lambda: False)
+    assert engine_module.cpu_prefers_bf16() is False  # emulated bf16: not even measured
+    engine_module.cpu_prefers_bf16.cache_clear()
 
 
 def test_a_recipe_runs_in_the_dtype_its_runtime_records_unless_one_is_set():
@@ -125,10 +149,11 @@ def test_the_fast_preset_fills_in_only_what_the_user_left_empty():
 
     parser = build_parser()
     fast = build_recipe(parser.parse_args(["generate", "a cat", "--preset", "fast"]), "m")
-    assert fast.steps[0].feature_cache == 3 and fast.steps[0].token_merge == 0.5
+    assert (fast.steps[0].feature_cache, fast.steps[0].token_merge, fast.steps[0].cfg_until) == (3, 0.5, 0.5)
     mine = build_recipe(parser.parse_args(["generate", "a cat", "--preset", "fast", "--feature-cache", "0",
-                                           "--token-merge", "0", "--quantize", "off"]), "m")
-    assert (mine.steps[0].feature_cache, mine.steps[0].token_merge, mine.steps[0].quantize) == (0, 0, "off")
+                                           "--token-merge", "0", "--quantize", "off", "--cfg-until", "1"]), "m")
+    assert (mine.steps[0].feature_cache, mine.steps[0].token_merge, mine.steps[0].quantize,
+            mine.steps[0].cfg_until) == (0, 0, "off", 1.0)
     args = parser.parse_args(["generate", "a cat", "--dtype", "bfloat16"])
     assert args.precision == "bfloat16"
     with pytest.raises(SystemExit):

@@ -17,7 +17,7 @@ import torch
 from darkroom.errors import InvalidParameter, ModelError, UnsafeModelFile
 from darkroom.models import cache, registry
 from darkroom.models.cache import get_engine
-from darkroom.models.engine import (CLIP_DIR, cpu_has_bf16, load_engine, load_tokenizer, resolve_device,
+from darkroom.models.engine import (CLIP_DIR, cpu_prefers_bf16, load_engine, load_tokenizer, resolve_device,
                                     resolve_dtype)
 from darkroom.models.registry import Registry
 from darkroom.settings import Settings
@@ -228,7 +228,7 @@ def test_pickle_only_diffusers_folder_is_refused(tmp_path):
 
 def test_device_and_dtype_resolution():
     cpu = torch.device("cpu")
-    assert resolve_dtype("auto", cpu) == (torch.bfloat16 if cpu_has_bf16() else torch.float32)
+    assert resolve_dtype("auto", cpu) == (torch.bfloat16 if cpu_prefers_bf16() else torch.float32)
     assert resolve_dtype("auto", torch.device("cuda")) == torch.float16
     assert resolve_dtype("bf16", cpu) == torch.bfloat16
     assert resolve_device("cpu") == cpu
