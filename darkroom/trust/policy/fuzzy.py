@@ -30,6 +30,18 @@ a neighbour ("kleiner jnge": "junge", not Dutch "jonge"). A doubled letter that 
 another real word ("pojje": Slovenian "poje") does not stop the word as typed from being read.
 `PhoneticSpeller` reads Hangul and Devanagari words respelt the way they sound.
 
+CORROBORATION (rules.RuleSet._corroborate): a misspelling is far more believable beside the
+other concept ("naked cheld": an exact "naked" makes "cheld" a child). A word within three
+words of a strong concept word (spelt right or corrected above) is corrected to a word of the
+OTHER concept, of the same language, with `Speller.loose`: from 4 letters on, one slip of the
+kinds people make (`typo_distance`: a letter left out, doubled, a neighbouring key put in or
+typed instead, another vowel, a sound-alike letter, two letters swapped, the first two too),
+two from 9. A word one arbitrary edit from a concept word ("then" / "teen", "more", "siksi")
+is not a slip; another vowel at the end is another form of a word ("пошла", went, is no
+"пошло"); guard words stay unless `_corroborated` reads them in another language. The same
+beside the other concept for two-word terms of short words written as one ("co nho" for "con
+nho", Vietnamese), and for Hangul letter by letter (rules.RuleSet._corroborate_hangul).
+
 Lookup uses a deletion index (SymSpell): every word's deletions up to the allowed distance
 point back to it, so a correction costs a few dictionary look-ups, not a scan.
 """
@@ -70,6 +82,81 @@ def collapse(word: str) -> str:
 
 def allowed_distance(length: int) -> int:
     return 0 if length <= 4 else 1 if length <= 8 else 2
+
+
+def loose_distance(length: int) -> int:
+    """The reach of a corroborated correction (`Speller.loose`): one slip from 4 letters on,
+    two from 9 (as `allowed_distance`, but any slip of `typo_distance` and from 4 letters)."""
+    return 0 if length < 4 else 1 if length <= 8 else 2
+
+
+_VOWEL = frozenset("aeiouy")
+# letters people write for each other by ear, one for one
+_SOUNDS = frozenset({("c", "k"), ("k", "c"), ("s", "z"), ("z", "s"), ("v", "w"), ("w", "v"), ("i", "y"), ("y", "i"),
+                     ("j", "y"), ("y", "j"), ("q", "k"), ("k", "q"), ("x", "s"), ("f", "v"), ("v", "f"), ("j", "i"),
+                     ("i", "j"), ("g", "k"), ("k", "g"), ("d", "t"), ("t", "d"), ("b", "p"), ("p", "b")})
+
+
+def _sub_ok(typed: str, meant: str, latin: bool, first: bool = False, short: bool = False) -> bool:
+    if first:
+        return False  # the first letter is typed; only a swap with the second moves it ("hcild")
+    if short:
+        return latin and typed in NEIGHBOURS.get(meant, ())  # 4 letters: "mela" is no "mala"
+    if typed in _VOWEL and meant in _VOWEL:
+        return True  # "cheld", "chyld", "nekad"
+    if (typed, meant) in _SOUNDS:
+        return True
+    return latin and typed in NEIGHBOURS.get(meant, ())
+
+
+def typo_distance(typed: str, meant: str, limit: int, latin: bool = True) -> int:
+    """Edits from `meant` to `typed` counting only the slips people make (optimal string
+    alignment over these): a letter left out (not the first), a letter doubled or a keyboard
+    neighbour of a letter beside it put in (not before the first), a letter replaced by a
+    keyboard neighbour, by another vowel or by one that sounds alike (k/c, s/z, v/w, i/y), two
+    neighbours swapped. A common word one arbitrary edit from a concept word ("then": "teen",
+    "more", "seen") is none of these. `latin`: keyboard neighbours apply (the word was typed in
+    Latin letters). limit + 1 once it is certain to exceed limit."""
+    n, m = len(typed), len(meant)
+    if abs(n - m) > limit:
+        return limit + 1
+    big = limit + 1
+    short = n <= 4
+    prev2: list[int] | None = None
+    # row 0: nothing typed yet; leaving out the first letters of `meant` is no slip
+    prev = [0] + [big] * m
+    for i in range(1, n + 1):
+        cur = [big] * (m + 1)  # cur[0]: letters typed before the first one: no slip either
+        t = typed[i - 1]
+        lo = big
+        for j in range(1, m + 1):
+            c = meant[j - 1]
+            v = big
+            if t == c:
+                v = prev[j - 1]
+            elif _sub_ok(t, c, latin, j == 1, short) and (j < m or (latin and t in NEIGHBOURS.get(c, ()))):
+                # the last letter: a keyboard slip only; another vowel there is another form of
+                # a word ("пошла", went, is no "пошло", vulgar)
+                v = prev[j - 1] + 1
+            if j > 1:  # meant[j-1] left out
+                v = min(v, cur[j - 1] + 1)
+            if i > 1:  # t put in after meant[:j]
+                left = meant[j - 1]
+                right = meant[j] if j < m else ""
+                if t == left or t == right or (latin and (t in NEIGHBOURS.get(left, ())
+                                                          or (right and t in NEIGHBOURS.get(right, ())))):
+                    v = min(v, prev[j] + 1)
+            if (i > 1 and j > 1 and t == meant[j - 2] and typed[i - 2] == c and prev2 is not None
+                    and (j > 2 or typed[0] not in _VOWEL)):
+                # the first two letters swapped: only from a consonant ("hcild"; "amžiaus",
+                # Lithuanian for "age", is no "mažiaus")
+                v = min(v, prev2[j - 2] + 1)
+            cur[j] = min(v, big)
+            lo = min(lo, cur[j])
+        if lo > limit and min(prev) > limit:  # a swap reaches two rows back
+            return big
+        prev2, prev = prev, cur
+    return prev[m]
 
 
 def osa_distance(a: str, b: str, limit: int) -> int:
@@ -124,6 +211,51 @@ class Speller:
             for key in {w} | _deletes(w, d):
                 self._index.setdefault(key, []).append(w)
         self._cache: dict[str, str | None] = {}
+        self._loose_cache: dict[tuple, tuple] = {}
+
+    def loose(self, word: str, scale: float | None = None, allowed=None) -> tuple[str, ...]:
+        """The concept words (of `allowed`, a set; None: any) this word may misspell when the
+        other concept is present nearby (CORROBORATION, rules.RuleSet._corroborate): within
+        `loose_distance` slips of `typo_distance`, counted by the length typed. Words of terms
+        and masks and guard words are never read as misspellings here (`loose_relaxed`: the
+        caller relaxes the guard itself). Best first: fewest slips, then the longest word."""
+        if len(word) < 4 or not word.isalpha() or word in self.known:
+            return ()
+        key = (word, scale)
+        hit = self._loose_cache.get(key)
+        if hit is None:
+            hit = self._loose(word, scale)
+            if len(self._loose_cache) > 50000:
+                self._loose_cache.clear()
+            self._loose_cache[key] = hit
+        return tuple(w for w, _d in hit if allowed is None or w in allowed)
+
+    def loose_relaxed(self, word: str, scale: float | None = None, allowed=None) -> tuple[str, ...]:
+        """`loose` for a guard word (the caller checks that it may be read in another language)."""
+        if len(word) < 4 or not word.isalpha() or word in self.words:
+            return ()
+        return tuple(w for w, _d in self._loose(word, scale) if allowed is None or w in allowed)
+
+    def _loose(self, word: str, scale: float | None) -> tuple[tuple[str, int], ...]:
+        latin, scale = scale is None, scale or 1.0
+        c = collapse(word)
+        if c != word and c in self._collapsed and self._collapsed[c] not in self.weak:
+            return ((self._collapsed[c], 0),)
+        # the reach by the length typed: two letters left out of a long word leave a short
+        # one ("going" is no "groping"); a doubled letter is one of the slips counted
+        limit = loose_distance(round(len(word) / scale))
+        if not limit:
+            return ()
+        cands = set()
+        for k in {word} | _deletes(word, limit):  # the index holds every word this deep
+            cands.update(self._index.get(k, ()))
+        found: dict[str, int] = {}
+        for cand in cands:
+            if cand not in self.weak:
+                d = typo_distance(word, cand, limit, latin)
+                if d <= limit:
+                    found[cand] = d
+        return tuple(sorted(found.items(), key=lambda x: (x[1], -len(x[0]), x[0])))
 
     def correct(self, word: str, scale: float | None = None, relaxed: bool = False) -> str | None:
         """The concept word this word misspells, or None. `scale`: ASCII letters per letter

@@ -284,6 +284,9 @@ class RuleSet:
     _phonetic: object = field(default=None, repr=False)
     _arabizi: dict | None = field(default=None, repr=False)
     _romanised_native: frozenset = field(default_factory=frozenset, repr=False)  # native terms with Latin spellings
+    _sides: dict | None = field(default=None, repr=False)  # side -> the speller's words of its strong terms
+    _pairs: tuple | None = field(default=None, repr=False)  # (speller of joined short phrases, their sides)
+    _jamo: dict | None = field(default=None, repr=False)  # Hangul terms letter by letter (jamo_index)
 
     # ---- indexes ---------------------------------------------------------------------
     def _build(self) -> None:
@@ -318,7 +321,12 @@ class RuleSet:
 
     def speller(self):
         with _BUILD_LOCK:  # built once, also when a warm-up thread and a check ask together
-            return self._make_speller()
+            sp = self._make_speller()
+            if self._sides is None:
+                self.side_words()
+                self.pair_speller()
+                self.jamo_index()
+            return sp
 
     def _make_speller(self):
         if self._speller is None:
@@ -336,6 +344,7 @@ class RuleSet:
             words = {w for k in list(self._index) + list(self._mask_index) for w in k}
             strong = {w for k, entries in self._index.items() for g, _t, _s in entries if g in FUZZY_GROUPS for w in k}
             self._speller = Speller(vocab, known=words, guard=self.guard, weak=vocab - strong)
+            self._sides = None
         return self._speller
 
     def _stem_index(self) -> dict:
@@ -451,6 +460,7 @@ class RuleSet:
             sp = self.native_speller()
             ph = self.phonetic_speller()
             fixed = [sp.correct(w, 1.0) or ph.correct(w) or w for w in native_words]
+            fixed = self._corroborate_hangul(list(native_words), fixed, out)
             if fixed != list(native_words):
                 spelt = " ".join(w for w, f in zip(native_words, fixed) if w != f)
                 starts = [sum(map(len, fixed[:k])) for k in range(len(fixed))]
@@ -640,6 +650,8 @@ class RuleSet:
                               if self._corroborated(w, i, x, near)), None)
                 if c:
                     fixes[i], new[i] = w, c
+            if near or fixes:
+                self._corroborate(sp, words, new, fixes, near, scale)
             if fixes:
                 # a benign phrase spelt right only now ("clplak gozle": Turkish "ı" read as "l")
                 masked = self._masked(new)
@@ -653,6 +665,174 @@ class RuleSet:
                     out.append(v)
         return out
 
+
+    def side_words(self) -> dict:
+        """side ("minor", "sexual") -> {the speller's word that spells a strong term of it (a
+        one-word term, or a word of a phrase): the languages of those terms}."""
+        with _BUILD_LOCK:
+            if self._sides is None:
+                sp = self._make_speller()
+                sides: dict[str, dict] = {"minor": {}, "sexual": {}}
+                for k, entries in self._index.items():
+                    for g, t, _s in entries:
+                        if g in sides:
+                            langs = self._term_langs(g, t)
+                            for w in k:
+                                if w in sp.vocab:
+                                    sides[g].setdefault(w, set()).update(langs)
+                self._sides = {k: {w: frozenset(v) for w, v in d.items()} for k, d in sides.items()}
+            return self._sides
+
+    def _match_langs(self, m) -> set[str]:
+        if m.term:
+            return self._term_langs(m.group, m.term)
+        return set().union(*(self._term_langs(g, t) for g, t, _s in self._index.get(tuple(m.evidence.split()), ())
+                             if g == m.group))
+
+    def _corroborate(self, sp, words: list[str], new: list[str], fixes: dict, near, scale) -> None:
+        """CORROBORATION: a misspelling is far more believable beside the other concept. A word
+        within CORROBORATE_WITHIN words of a strong concept word (spelt right, or corrected by
+        the speller above) is corrected to a word of the OTHER concept of the same language
+        with the looser reach of fuzzy.Speller.loose (human slips only: "naked cheld", "chyld
+        naked", "naken barnit", "secsi lasten"). Guard words are kept unless `_corroborated` reads
+        them in another language (a guard word of no frequency list counts as a word of every
+        language: "chce", Polish for "wants", is no "cyce"). A corrected word still counts only
+        where it makes a term (a word of a phrase needs its neighbour)."""
+        sides = self.side_words()
+        anchors: list[tuple[int, int, str, set]] = []  # (first, last word position, side, languages)
+        for a in near:
+            if a.group in sides and a.end > a.start:
+                anchors.append((a.start, a.end - 1, a.group, self._match_langs(a)))
+        for i, c in list(fixes.items()):
+            for side in sides:
+                langs = {x for g, t, _s in self._index.get((c,), ()) if g == side for x in self._term_langs(g, t)}
+                if langs:
+                    anchors.append((i, i, side, langs))
+        if not anchors:
+            return
+        spans = {j for lo, hi, _s, _l in anchors for j in range(lo, hi + 1)}
+        other = {"minor": "sexual", "sexual": "minor"}
+        for i, w in enumerate(words):
+            if i in fixes or i in spans or w.startswith("_") or len(w) < 4:
+                continue
+            for lo, hi, side, langs in anchors:
+                if min(abs(i - lo), abs(i - hi)) > CORROBORATE_WITHIN:
+                    continue
+                allowed = sides[other[side]]
+                if w in sp.guard:
+                    alts = [x for x in sp.loose_relaxed(w, scale, allowed) if self._corroborated(w, i, x, near)]
+                else:
+                    alts = sp.loose(w, scale, allowed)
+                c = next((x for x in alts if allowed[x] & langs), None)
+                if c:
+                    fixes[i], new[i] = w, c
+                    break
+        self._corroborate_pairs(words, new, fixes, anchors, spans, scale)
+
+    def jamo_index(self) -> dict:
+        """Hangul strong terms of two syllables or more, one word, letter by letter (jamo):
+        side -> {jamo deletion key: [(jamo form, term core)]}."""
+        with _BUILD_LOCK:
+            if self._jamo is None:
+                from darkroom.trust.policy.fuzzy import _deletes
+
+                index: dict[str, dict] = {"minor": {}, "sexual": {}}
+                for name in index:
+                    for core, term in self.groups[name]._native:
+                        if " " in term.strip() or "*" in term or len(core) < 2 or not _HANGUL_WORD.fullmatch(core):
+                            continue
+                        j = _jamo(core)
+                        for key in {j} | _deletes(j, 1):
+                            index[name].setdefault(key, []).append((j, core))
+                self._jamo = index
+            return self._jamo
+
+    def _corroborate_hangul(self, words: list[str], fixed: list[str], found) -> list[str]:
+        """CORROBORATION for Korean: beside a Hangul term of one concept, a Hangul word one
+        letter (jamo) away from a term of the other concept is read as it: a vowel written
+        for a near one ("소녀" as "소뇨"), a consonant tensed or aspirated ("팬티" as "팬디"); in a
+        word of three syllables or more any one letter changed, left out or put in (two
+        syllables one letter off are too often another word: "여자", a woman, and "여아", a
+        girl; "악기", an instrument, and "아기", a baby). The first letter stays; particles may
+        follow the word ("소뇨가")."""
+        sides = {m.group for m in found if m.view == -1 and m.group in ("minor", "sexual")
+                 and _HANGUL.search(m.evidence) and m.how == "native"}
+        if not sides:
+            return fixed
+        from darkroom.trust.policy.fuzzy import _deletes, osa_distance
+
+        index = self.jamo_index()
+        known = self.phonetic_speller().known
+        out = list(fixed)
+        for k, w in enumerate(words):
+            if fixed[k] != w or not _HANGUL_WORD.fullmatch(w) or len(w) < 2:
+                continue
+            for side in sides:
+                table = index["sexual" if side == "minor" else "minor"]
+                hit = None
+                for n in range(len(w), 1, -1):
+                    head = w[:n]
+                    if head in known:
+                        break
+                    j = _jamo(head)
+                    cands = {x for key in {j} | _deletes(j, 1) for x in table.get(key, ())}
+                    # two syllables: a letter changed, not one put in or left out ("악기", an
+                    # instrument, is no "아기", a baby)
+                    best = sorted((c for c in cands if c[0][0] == j[0] and len(c[0]) >= 4
+                                   and (_sound_slip(j, c[0]) if len(c[1]) < 3 else osa_distance(j, c[0], 1) <= 1)),
+                                  key=lambda c: (-len(c[1]), c[1]))
+                    if best:
+                        hit = best[0][1] + w[n:]
+                        break
+                if hit and hit != w:
+                    out[k] = hit
+                    break
+        return out
+
+    def pair_speller(self):
+        """The two-word strong terms with a word too short for the speller (Vietnamese "tre
+        em", "khoa than", "con nho"; "pre teen"), written as one word: a speller over those,
+        and side -> {joined form: (its words, its languages)}."""
+        with _BUILD_LOCK:
+            if self._pairs is None:
+                from darkroom.trust.policy.fuzzy import Speller
+
+                sides: dict[str, dict] = {"minor": {}, "sexual": {}}
+                for k, entries in self._index.items():
+                    if len(k) != 2 or min(map(len, k)) >= 5 or not all(w.isalpha() for w in k):
+                        continue
+                    joined = "".join(k)
+                    if len(joined) < 5:
+                        continue
+                    for g, t, _s in entries:
+                        if g in sides:
+                            words, langs = sides[g].get(joined, (k, frozenset()))
+                            sides[g][joined] = (words, langs | self._term_langs(g, t))
+                vocab = set(sides["minor"]) | set(sides["sexual"])
+                self._pairs = (Speller(vocab), sides)
+            return self._pairs
+
+    def _corroborate_pairs(self, words, new, fixes, anchors, spans, scale) -> None:
+        """CORROBORATION for phrases of short words: two words beside a concept word that,
+        written as one, are a slip away from a two-word term of the other concept written as
+        one ("co nho", "khoa thn" beside "duong vat", "tre em")."""
+        sp, sides = self.pair_speller()
+        other = {"minor": "sexual", "sexual": "minor"}
+        for i in range(len(words) - 1):
+            if i in fixes or i + 1 in fixes or i in spans or i + 1 in spans:
+                continue
+            a, b = words[i], words[i + 1]
+            if a.startswith("_") or b.startswith("_") or not (a + b).isalpha() or (a, b) in self._index:
+                continue
+            for lo, hi, side, langs in anchors:
+                if min(abs(i - lo), abs(i - hi), abs(i + 1 - lo), abs(i + 1 - hi)) > CORROBORATE_WITHIN:
+                    continue
+                table = sides[other[side]]
+                c = next((x for x in sp.loose(a + b, scale, table) if table[x][1] & langs), None)
+                if c:
+                    (x, y), _l = table[c]
+                    fixes[i], fixes[i + 1], new[i], new[i + 1] = a, b, x, y
+                    break
 
     def _term_langs(self, group: str, term: str) -> set[str]:
         g = self.groups[group]
@@ -709,6 +889,33 @@ def _skippable(words: list[str]) -> frozenset:
 
 
 _HANGUL = re.compile("[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
+_HANGUL_WORD = re.compile("[\uac00-\ud7a3]+")
+_JAMO_L = "ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ"
+_JAMO_V = "ㅏㅐㅑㅒㅓㅔㅕㅖㅗㅘㅙㅚㅛㅜㅝㅞㅟㅠㅡㅢㅣ"
+_JAMO_T = ("", "ㄱ", "ㄲ", "ㄳ", "ㄴ", "ㄵ", "ㄶ", "ㄷ", "ㄹ", "ㄺ", "ㄻ", "ㄼ", "ㄽ", "ㄾ", "ㄿ", "ㅀ", "ㅁ", "ㅂ", "ㅄ",
+           "ㅅ", "ㅆ", "ㅇ", "ㅈ", "ㅊ", "ㅋ", "ㅌ", "ㅍ", "ㅎ")
+
+
+# Hangul letters written for each other by ear: vowels that sound alike, plain / tense /
+# aspirated consonants
+_JAMO_ALIKE = [set(g) for g in ("ㅐㅔ", "ㅒㅖ", "ㅓㅗ", "ㅕㅛ", "ㅜㅡ", "ㅣㅢ", "ㅚㅙㅞ", "ㄱㄲㅋ", "ㄷㄸㅌ", "ㅂㅃㅍ", "ㅅㅆ", "ㅈㅉㅊ")]
+
+
+def _sound_slip(a: str, b: str) -> bool:
+    """Two jamo strings of one length that differ in one letter, the two alike (_JAMO_ALIKE)."""
+    if len(a) != len(b):
+        return False
+    diff = [(x, y) for x, y in zip(a, b) if x != y]
+    return len(diff) == 1 and any(diff[0][0] in g and diff[0][1] in g for g in _JAMO_ALIKE)
+
+
+def _jamo(word: str) -> str:
+    """Hangul syllables as their letters: "소녀" -> "ㅅㅗㄴㅕ"."""
+    out = []
+    for ch in word:
+        o = ord(ch) - 0xAC00
+        out.append(_JAMO_L[o // 588] + _JAMO_V[(o % 588) // 28] + _JAMO_T[o % 28])
+    return "".join(out)
 _DEVANAGARI = re.compile("[\u0900-\u097f]")
 
 
@@ -757,6 +964,7 @@ def _ending_chain(rest: str, endings: frozenset, depth: int = 3) -> bool:
 
 
 _SIDE = {"minor": "minor", "minor_near": "minor", "sexual": "sexual", "sexual_near": "sexual"}
+CORROBORATE_WITHIN = 3  # words between a concept word and a misspelling it corroborates
 
 
 @dataclass(frozen=True)
