@@ -87,13 +87,14 @@ class Studio:
         keeps both loaded anyway). Failures are left to the job, which reports them."""
         from darkroom.trust.gate import warm_policy
 
-        targets = [lambda: warm_policy(self.settings)]
+        targets = {"policy": lambda: warm_policy(self.settings)}
         if recipe is not None and self.settings.model_cache_size > 0:  # the job takes the engine over from the cache
-            targets.append(lambda: self._warm_engine(recipe))
+            targets["engine"] = lambda: self._warm_engine(recipe)
         with self._jobs_lock:
             if self._warming:
                 return
-            self._warming = [threading.Thread(target=t, name="darkroom-warm-up", daemon=True) for t in targets]
+            self._warming = [threading.Thread(target=target, name=f"darkroom-warm-{name}", daemon=True)
+                             for name, target in targets.items()]
         for thread in self._warming:
             thread.start()
 
